@@ -1,0 +1,4 @@
+//! Backends: each implements every domain trait of [`crate::domain`].
+
+pub mod memory;
+pub mod sqlite;

@@ -1,0 +1,18 @@
+//! wastore: the persistence layer for JavaScript WhatsApp clients.
+//!
+//! Everything but `node` is plain Rust that `cargo test` exercises:
+//! - [`error`]: typed errors with stable `STORE_*` codes;
+//! - [`codec`]: the versioned binary encoding of structured values;
+//! - [`domain`]: the 16 store contracts (zapo's, method for method);
+//! - [`backend`]: one module per backend (memory, SQLite);
+//! - [`config`]: option validation shared by every factory.
+//!
+//! `node` holds the napi bindings and nothing else.
+
+pub mod backend;
+pub mod codec;
+pub mod config;
+pub mod domain;
+pub mod error;
+
+mod node;
