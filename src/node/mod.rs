@@ -1,0 +1,1 @@
+//! napi bindings (filled in next).
