@@ -29,8 +29,11 @@ pub trait PreKeyStore: Send + Sync {
     async fn put_pre_key(&self, sid: &str, record: PreKey) -> StoreResult<()>;
     /// `count` is validated by the caller (positive).
     async fn reserve_pre_keys(&self, sid: &str, count: u32) -> StoreResult<PreKeyReservation>;
-    /// Inserts generated keys (upsert) and raises the counter past each id.
-    async fn insert_generated_pre_keys(&self, sid: &str, records: Vec<PreKey>) -> StoreResult<()>;
+    /// Inserts generated keys **only where the id is not stored yet** (a
+    /// colliding id is left alone), raises the counter past the highest id, and
+    /// returns how many rows were inserted. The caller fails with "no progress"
+    /// when that is 0 (zapo PR #147), then reserves again until `count` keys exist.
+    async fn insert_generated_pre_keys(&self, sid: &str, records: Vec<PreKey>) -> StoreResult<u32>;
     async fn get_pre_key_by_id(&self, sid: &str, key_id: u32) -> StoreResult<Option<PreKey>>;
     /// Positional: `None` for ids that are absent.
     async fn get_pre_keys_by_id(&self, sid: &str, key_ids: &[u32]) -> StoreResult<Vec<Option<PreKey>>>;
