@@ -396,7 +396,7 @@ pub async fn session(b: DynBackend) {
     let d0 = addr("11111", "s.whatsapp.net", 0);
 
     assert_eq!(b.has_sessions(a, &[x.clone(), y.clone()]).await.unwrap(), vec![false, false]);
-    assert_eq!(b.get_sessions(a, &[x.clone()]).await.unwrap(), vec![None]);
+    assert_eq!(b.get_sessions(a, std::slice::from_ref(&x)).await.unwrap(), vec![None]);
     assert_eq!(b.has_sessions(a, &[]).await.unwrap(), Vec::<bool>::new());
     b.set_sessions(a, vec![]).await.unwrap();
 
@@ -415,14 +415,14 @@ pub async fn session(b: DynBackend) {
 
     let big = big_blob(MIB, 3);
     b.set_sessions(a, vec![(z.clone(), big.clone())]).await.unwrap();
-    assert_eq!(b.get_sessions(a, &[z.clone()]).await.unwrap(), vec![Some(big)]);
+    assert_eq!(b.get_sessions(a, std::slice::from_ref(&z)).await.unwrap(), vec![Some(big)]);
 
     b.delete_session(a, &x).await.unwrap();
     b.delete_session(a, &x).await.unwrap();
     b.delete_session(a, &addr("nobody", "s.whatsapp.net", 0)).await.unwrap();
     assert_eq!(b.has_sessions(a, &[x.clone(), y.clone()]).await.unwrap(), vec![false, true]);
 
-    assert_eq!(b.has_sessions(o, &[y.clone()]).await.unwrap(), vec![false]);
+    assert_eq!(b.has_sessions(o, std::slice::from_ref(&y)).await.unwrap(), vec![false]);
     b.set_sessions(o, vec![(y.clone(), vec![42])]).await.unwrap();
     SessionStore::clear(&*b, a).await.unwrap();
     assert_eq!(b.get_sessions(a, &[y.clone(), z]).await.unwrap(), vec![None, None]);
@@ -441,17 +441,17 @@ pub async fn identity(b: DynBackend) {
     let y = addr("22222", "s.whatsapp.net", 2);
     let missing = addr("99999", "s.whatsapp.net", 9);
 
-    assert_eq!(b.get_remote_identities(a, &[x.clone()]).await.unwrap(), vec![None]);
+    assert_eq!(b.get_remote_identities(a, std::slice::from_ref(&x)).await.unwrap(), vec![None]);
     b.set_remote_identities(a, vec![(x.clone(), vec![1, 2, 3]), (y.clone(), vec![4, 5, 6]), (y.clone(), vec![7])]).await.unwrap();
     assert_eq!(
         b.get_remote_identities(a, &[y.clone(), missing.clone(), x.clone(), y.clone()]).await.unwrap(),
         vec![Some(vec![7]), None, Some(vec![1, 2, 3]), Some(vec![7])]
     );
     b.set_remote_identities(a, vec![(x.clone(), vec![9; 33])]).await.unwrap();
-    assert_eq!(b.get_remote_identities(a, &[x.clone()]).await.unwrap(), vec![Some(vec![9; 33])]);
+    assert_eq!(b.get_remote_identities(a, std::slice::from_ref(&x)).await.unwrap(), vec![Some(vec![9; 33])]);
     assert_eq!(b.get_remote_identities(a, &[]).await.unwrap(), Vec::<Option<Vec<u8>>>::new());
 
-    assert_eq!(b.get_remote_identities(o, &[x.clone()]).await.unwrap(), vec![None]);
+    assert_eq!(b.get_remote_identities(o, std::slice::from_ref(&x)).await.unwrap(), vec![None]);
     b.set_remote_identities(o, vec![(x.clone(), vec![8])]).await.unwrap();
     IdentityStore::clear(&*b, a).await.unwrap();
     assert_eq!(b.get_remote_identities(a, &[x.clone(), y]).await.unwrap(), vec![None, None]);
@@ -562,7 +562,7 @@ pub async fn app_state(b: DynBackend) {
     assert_eq!(b.upsert_sync_keys(a, vec![k1.clone(), k2.clone()]).await.unwrap(), 2);
     // Unchanged key data is skipped: not counted, not rewritten.
     assert_eq!(b.upsert_sync_keys(a, vec![sync_key(&k1.key_id, &k1.key_data, 999)]).await.unwrap(), 0);
-    assert_eq!(b.get_sync_keys(a, &[k1.key_id.clone()]).await.unwrap(), vec![Some(k1.clone())]);
+    assert_eq!(b.get_sync_keys(a, std::slice::from_ref(&k1.key_id)).await.unwrap(), vec![Some(k1.clone())]);
     let k1b = SyncKey { key_data: vec![1, 2, 3], timestamp: 11, fingerprint: Some(vec![0xA5, 1, 0]), ..k1.clone() };
     assert_eq!(b.upsert_sync_keys(a, vec![k1b.clone(), k2.clone()]).await.unwrap(), 1);
 
@@ -637,7 +637,7 @@ pub async fn app_state(b: DynBackend) {
     assert_eq!(b.export_data(o).await.unwrap(), Default::default());
     assert_eq!(b.get_collection_states(o, &names[..1]).await.unwrap(), vec![empty.clone()]);
     b.upsert_sync_keys(o, vec![k1.clone()]).await.unwrap();
-    assert_eq!(b.get_sync_keys(o, &[k1.key_id.clone()]).await.unwrap(), vec![Some(k1.clone())], "same id, other session, own data");
+    assert_eq!(b.get_sync_keys(o, std::slice::from_ref(&k1.key_id)).await.unwrap(), vec![Some(k1.clone())], "same id, other session, own data");
     AppStateStore::clear(&*b, a).await.unwrap();
     assert_eq!(b.export_data(a).await.unwrap(), Default::default());
     assert_eq!(b.get_collection_states(a, &names[..1]).await.unwrap(), vec![empty]);
