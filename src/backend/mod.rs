@@ -1,4 +1,6 @@
 //! Backends: each implements every domain trait of [`crate::domain`].
 
+#[cfg(test)]
+pub mod conformance;
 pub mod memory;
 pub mod sqlite;
