@@ -11,7 +11,8 @@
 // flight on one session). Prints a table (ops/s, p50, p99, ratio vs the Map
 // floor) and writes bench/results/store-ops.{json,md}.
 //
-// Env: BENCH_MS (measured time per case, default 1200), BENCH_WARMUP_MS (default 200).
+// Env: BENCH_MS (measured time per case, default 1200), BENCH_WARMUP_MS (default 200),
+//      BENCH_IMPLS (comma list, default map,memory,sqlite).
 'use strict'
 
 const crypto = require('node:crypto')
@@ -181,7 +182,7 @@ function machineInfo() {
 
 const fmtNum = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-')
 const fmtMs = (x) => (Number.isFinite(x) ? (x < 0.1 ? x.toFixed(4) : x < 10 ? x.toFixed(3) : x.toFixed(1)) : '-')
-const fmtRatio = (x) => (Number.isFinite(x) ? `${x >= 10 ? x.toFixed(1) : x.toFixed(2)}x` : '-')
+const fmtRatio = (x) => (Number.isFinite(x) ? `${x >= 10 ? x.toFixed(1) : x >= 0.1 ? x.toFixed(2) : x.toPrecision(2)}x` : '-')
 
 function table(rows) {
   const header = ['workload', 'conc', 'impl', 'ops/s', 'records/s', 'p50 ms', 'p99 ms', 'vs map']
@@ -225,7 +226,8 @@ async function main() {
   const info = machineInfo()
   console.log(`store-ops bench: ${info.cpu} x${info.cpus}, node ${info.node}, ${MEASURE_MS} ms/case`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wastore-bench-'))
-  const impls = ['map', 'memory', 'sqlite']
+  const impls = (process.env.BENCH_IMPLS || 'map,memory,sqlite').split(',').map((x) => x.trim()).filter(Boolean)
+  for (const x of impls) if (!['map', 'memory', 'sqlite'].includes(x)) throw new Error(`BENCH_IMPLS: unknown implementation '${x}' (use map, memory, sqlite)`)
   const results = []
   const started = performance.now()
   try {
