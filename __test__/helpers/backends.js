@@ -1,0 +1,140 @@
+'use strict'
+// The backends the contract suite runs against.
+//
+// A backend factory is
+//   {
+//     name: string,            // shown in the test names
+//     persistent: boolean,     // data survives a store restart (reopen)
+//     kind?: string,           // StoreBackend.kind of the backend objects it makes
+//     setup?(): Promise<void>,     // once, before the suite (start a server, make a temp dir)
+//     teardown?(): Promise<void>,  // once, after the suite (every store is destroyed by then)
+//     make(tweaks?): Target,   // a fresh, empty place to store data
+//   }
+// and a Target is
+//   {
+//     options,                 // what to pass to createStore(options)
+//     backend?,                // the StoreBackend object, when the factory makes one
+//     reopen?(): Target,       // persistent only: a NEW backend object on the same data
+//   }
+// `tweaks` is `{ cacheTtlMs?: { retryMs, groupMetadataMs, ... } }`: TTLs of the
+// cache domains, applied the way this backend takes them.
+//
+// Adding postgres/mysql/redis/mongo later means adding one entry to FACTORIES
+// (its setup() can create a database/schema/prefix, make() a fresh one per call).
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const wastore = require('../..')
+
+const PERSISTENT_DOMAINS = [
+  'auth',
+  'signal',
+  'preKey',
+  'session',
+  'identity',
+  'senderKey',
+  'appState',
+  'privacyToken',
+  'messages',
+  'threads',
+  'contacts'
+]
+const CACHE_DOMAINS = ['retry', 'groupMetadata', 'chatMetadata', 'deviceList', 'messageSecret']
+
+function allProviders(name) {
+  return Object.fromEntries(PERSISTENT_DOMAINS.map((d) => [d, name]))
+}
+function allCacheProviders(name) {
+  return Object.fromEntries(CACHE_DOMAINS.map((d) => [d, name]))
+}
+
+/** Every backend-routed target uses the backend for all 16 domains. */
+function backendTarget(backend, reopen) {
+  return {
+    backend,
+    options: {
+      backends: { main: backend },
+      providers: allProviders('main'),
+      cacheProviders: allCacheProviders('main')
+    },
+    reopen
+  }
+}
+
+/** createStore's built-in memory providers (no backends), mailbox domains included. */
+const memoryFactory = {
+  name: 'memory',
+  persistent: false,
+  make(tweaks = {}) {
+    const options = {
+      providers: allProviders('memory'),
+      cacheProviders: allCacheProviders('memory')
+    }
+    if (tweaks.cacheTtlMs) options.memory = { cacheTtlMs: tweaks.cacheTtlMs }
+    return { options }
+  }
+}
+
+/** The memory backend as a pluggable StoreBackend (createMemoryStore). */
+const memoryBackendFactory = {
+  name: 'memory-backend',
+  kind: 'memory',
+  persistent: false,
+  make(tweaks = {}) {
+    const backend = wastore.createMemoryStore(tweaks.cacheTtlMs ? { cacheTtlMs: tweaks.cacheTtlMs } : {})
+    return backendTarget(backend)
+  }
+}
+
+/** Embedded SQLite on a temp file; every make() gets its own file. */
+function sqliteFactory() {
+  let dir = null
+  let files = 0
+  const factory = {
+    name: 'sqlite',
+    kind: 'sqlite',
+    persistent: true,
+    async setup() {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wastore-contract-'))
+    },
+    async teardown() {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true })
+      dir = null
+    },
+    /** The directory holding this factory's files (for tests that need a raw path). */
+    get dir() {
+      return dir
+    },
+    make(tweaks = {}) {
+      if (!dir) throw new Error('sqlite factory used before setup()')
+      files += 1
+      const file = path.join(dir, `store-${files}.sqlite`)
+      const open = () => {
+        const backend = wastore.createSqliteStore({
+          path: file,
+          ...(tweaks.cacheTtlMs ? { cacheTtlMs: tweaks.cacheTtlMs } : {})
+        })
+        return backendTarget(backend, open)
+      }
+      const target = open()
+      target.file = file
+      return target
+    }
+  }
+  return factory
+}
+
+/** All factories, in the order the contract suite runs them. */
+function factories() {
+  return [memoryFactory, memoryBackendFactory, sqliteFactory()]
+}
+
+module.exports = {
+  factories,
+  PERSISTENT_DOMAINS,
+  CACHE_DOMAINS,
+  allProviders,
+  allCacheProviders
+}
