@@ -28,18 +28,6 @@ fn opt_json(list: Option<&Vec<String>>) -> StoreResult<Option<String>> {
     list.map(|l| to_json(l)).transpose()
 }
 
-impl SqliteBackend {
-    async fn load_outbound(&self, sid: &str, message_id: &str) -> StoreResult<Option<RetryOutboundMessage>> {
-        let row = sqlx::query(&self.sql.ro_get)
-            .bind(sid)
-            .bind(message_id)
-            .fetch_optional(self.reader().await?)
-            .await
-            .map_err(read_err("load a retry message"))?;
-        row.as_ref().map(outbound).transpose()
-    }
-}
-
 #[async_trait]
 impl RetryStore for SqliteBackend {
     async fn upsert_outbound_message(&self, sid: &str, record: RetryOutboundMessage) -> StoreResult<()> {
@@ -63,7 +51,13 @@ impl RetryStore for SqliteBackend {
     }
 
     async fn get_outbound_message(&self, sid: &str, message_id: &str) -> StoreResult<Option<RetryOutboundMessage>> {
-        self.load_outbound(sid, message_id).await
+        let row = sqlx::query(&self.sql.ro_get)
+            .bind(sid)
+            .bind(message_id)
+            .fetch_optional(self.reader().await?)
+            .await
+            .map_err(read_err("load a retry message"))?;
+        row.as_ref().map(outbound).transpose()
     }
 
     async fn delete_outbound_message(&self, sid: &str, message_id: &str) -> StoreResult<u32> {
@@ -82,7 +76,26 @@ impl RetryStore for SqliteBackend {
         message_id: &str,
         requester_device_jid: &str,
     ) -> StoreResult<Option<RequesterStatus>> {
-        Ok(self.load_outbound(sid, message_id).await?.and_then(|m| m.requester_status(requester_device_jid)))
+        let row = sqlx::query(&self.sql.ro_get_requesters)
+            .bind(sid)
+            .bind(message_id)
+            .fetch_optional(self.reader().await?)
+            .await
+            .map_err(read_err("look up a retry requester"))?;
+        let Some(row) = row else { return Ok(None) };
+        // Only the two lists matter to the shared status rule.
+        let lists = RetryOutboundMessage {
+            message_id: String::new(),
+            to_jid: String::new(),
+            eligible_requester_device_jids: opt_json_list(col(&row, "eligible_requesters_json")?, "eligible_requesters_json")?,
+            delivered_requester_device_jids: opt_json_list(col(&row, "delivered_requesters_json")?, "delivered_requesters_json")?,
+            replay_mode: String::new(),
+            replay_payload: Vec::new(),
+            state: String::new(),
+            updated_at_ms: 0,
+            expires_at_ms: 0,
+        };
+        Ok(lists.requester_status(requester_device_jid))
     }
 
     async fn update_outbound_message_state(

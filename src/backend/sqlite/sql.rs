@@ -167,6 +167,7 @@ pub struct Sql {
     pub ro_get: String,
     pub ro_delete: String,
     pub ro_update_state: String,
+    pub ro_get_requesters: String,
     pub ro_get_delivered: String,
     pub ro_set_delivered: String,
     pub ro_cleanup: String,
@@ -568,6 +569,10 @@ impl Sql {
             ro_update_state: format!(
                 "UPDATE {ro} SET state = ?, updated_at_ms = ?, expires_at_ms = ? WHERE session_id = ? AND message_id = ?"
             ),
+            // Requester checks run per retry receipt: skip the replay payload.
+            ro_get_requesters: format!(
+                "SELECT eligible_requesters_json, delivered_requesters_json FROM {ro} WHERE session_id = ? AND message_id = ?"
+            ),
             ro_get_delivered: format!(
                 "SELECT delivered_requesters_json FROM {ro} WHERE session_id = ? AND message_id = ?"
             ),
@@ -643,7 +648,8 @@ impl Sql {
                 "DELETE FROM {dl} WHERE session_id = ? AND user_jid = ? AND expires_at_ms <= ?"
             ),
             dl_delete_expired_many: InList::new(
-                &format!("DELETE FROM {dl} WHERE session_id = ? AND expires_at_ms <= ? AND user_jid IN ({{in}})"),
+                // `+expires_at_ms`: look rows up by key, not by scanning every expired row.
+                &format!("DELETE FROM {dl} WHERE session_id = ? AND +expires_at_ms <= ? AND user_jid IN ({{in}})"),
                 1,
                 MAX_CHUNK_SINGLE,
             ),
@@ -665,7 +671,7 @@ impl Sql {
                 MAX_CHUNK_SINGLE,
             ),
             ms_delete_expired_many: InList::new(
-                &format!("DELETE FROM {ms} WHERE session_id = ? AND expires_at_ms <= ? AND message_id IN ({{in}})"),
+                &format!("DELETE FROM {ms} WHERE session_id = ? AND +expires_at_ms <= ? AND message_id IN ({{in}})"),
                 1,
                 MAX_CHUNK_SINGLE,
             ),

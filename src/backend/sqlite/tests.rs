@@ -520,6 +520,22 @@ async fn corrupted_rows_are_reported_not_panicked_on() {
     sqlx::query("UPDATE signal_registration SET identity_pub_key = NULL").execute(pool).await.ok();
     sqlx::query("UPDATE signal_registration SET registration_id = 'text'").execute(pool).await.unwrap();
     assert_eq!(b.get_registration_info("s").await.unwrap_err().code, ErrorCode::Corrupted);
+
+    let out = RetryOutboundMessage {
+        message_id: "m".into(),
+        to_jid: "to".into(),
+        eligible_requester_device_jids: Some(vec!["d".into()]),
+        delivered_requester_device_jids: None,
+        replay_mode: "plaintext".into(),
+        replay_payload: vec![1],
+        state: "pending".into(),
+        updated_at_ms: 1,
+        expires_at_ms: 2,
+    };
+    b.upsert_outbound_message("s", out).await.unwrap();
+    sqlx::query("UPDATE retry_outbound_messages SET eligible_requesters_json = '[1, 2]'").execute(pool).await.unwrap();
+    assert_eq!(b.get_outbound_requester_status("s", "m", "d").await.unwrap_err().code, ErrorCode::Corrupted);
+    assert_eq!(b.get_outbound_message("s", "m").await.unwrap_err().code, ErrorCode::Corrupted);
 }
 
 #[tokio::test]
