@@ -68,7 +68,12 @@ impl AppStateStore for SqliteBackend {
         for row in &versions {
             let collection: String = col(row, "collection")?;
             let index_value_map = maps.remove(&collection).unwrap_or_default();
-            collections.push(CollectionUpdate { version: col(row, "version")?, hash: col(row, "hash")?, index_value_map, collection });
+            collections.push(CollectionUpdate {
+                version: col(row, "version")?,
+                hash: col(row, "hash")?,
+                index_value_map,
+                collection,
+            });
         }
         Ok(AppStateExport { keys: keys.iter().map(sync_key).collect::<StoreResult<_>>()?, collections })
     }
@@ -128,7 +133,8 @@ impl AppStateStore for SqliteBackend {
         let mut states: HashMap<String, CollectionState> = HashMap::new();
         for chunk in names.chunks(self.sql.acv_get_many.max_chunk()) {
             let (sql, len) = self.sql.acv_get_many.for_len(chunk.len());
-            let rows = bind_strs(sqlx::query(sql).bind(sid), chunk, len).fetch_all(&mut *tx).await.map_err(read_err(what))?;
+            let rows =
+                bind_strs(sqlx::query(sql).bind(sid), chunk, len).fetch_all(&mut *tx).await.map_err(read_err(what))?;
             for row in &rows {
                 let state = CollectionState {
                     initialized: true,
@@ -143,7 +149,8 @@ impl AppStateStore for SqliteBackend {
         let initialized: Vec<&str> = names.iter().copied().filter(|n| states.contains_key(*n)).collect();
         for chunk in initialized.chunks(self.sql.aiv_get_many.max_chunk()) {
             let (sql, len) = self.sql.aiv_get_many.for_len(chunk.len());
-            let rows = bind_strs(sqlx::query(sql).bind(sid), chunk, len).fetch_all(&mut *tx).await.map_err(read_err(what))?;
+            let rows =
+                bind_strs(sqlx::query(sql).bind(sid), chunk, len).fetch_all(&mut *tx).await.map_err(read_err(what))?;
             for row in &rows {
                 let collection: String = col(row, "collection")?;
                 if let Some(state) = states.get_mut(&collection) {

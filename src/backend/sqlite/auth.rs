@@ -30,7 +30,11 @@ impl AuthStore for SqliteBackend {
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {
-        sqlx::query(&self.sql.auth_clear).bind(sid).execute(self.writer().await?).await.map_err(write_err("clear credentials"))?;
+        sqlx::query(&self.sql.auth_clear)
+            .bind(sid)
+            .execute(self.writer().await?)
+            .await
+            .map_err(write_err("clear credentials"))?;
         Ok(())
     }
 }

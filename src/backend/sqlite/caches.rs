@@ -60,8 +60,21 @@ fn unique(items: &[String]) -> Vec<&str> {
 
 impl SqliteBackend {
     /// Deletes one expired row by key, unless it was refreshed meanwhile.
-    async fn delete_expired(&self, sql: &str, sid: &str, key: &str, now_ms: i64, what: &'static str) -> StoreResult<()> {
-        sqlx::query(sql).bind(sid).bind(key).bind(now_ms).execute(self.writer().await?).await.map_err(write_err(what))?;
+    async fn delete_expired(
+        &self,
+        sql: &str,
+        sid: &str,
+        key: &str,
+        now_ms: i64,
+        what: &'static str,
+    ) -> StoreResult<()> {
+        sqlx::query(sql)
+            .bind(sid)
+            .bind(key)
+            .bind(now_ms)
+            .execute(self.writer().await?)
+            .await
+            .map_err(write_err(what))?;
         Ok(())
     }
 
@@ -88,7 +101,14 @@ impl SqliteBackend {
         tx.commit().await.map_err(write_err(what))
     }
 
-    async fn run_count(&self, sql: &str, sid: &str, arg: Option<i64>, key: Option<&str>, what: &'static str) -> StoreResult<u32> {
+    async fn run_count(
+        &self,
+        sql: &str,
+        sid: &str,
+        arg: Option<i64>,
+        key: Option<&str>,
+        what: &'static str,
+    ) -> StoreResult<u32> {
         let mut query = sqlx::query(sql).bind(sid);
         if let Some(key) = key {
             query = query.bind(key);
@@ -128,7 +148,8 @@ impl GroupMetadataStore for SqliteBackend {
             .map_err(read_err("load group metadata"))?;
         let Some(row) = row else { return Ok(None) };
         if expired(&row, now_ms)? {
-            self.delete_expired(&self.sql.gm_delete_expired, sid, group_jid, now_ms, "drop expired group metadata").await?;
+            self.delete_expired(&self.sql.gm_delete_expired, sid, group_jid, now_ms, "drop expired group metadata")
+                .await?;
             return Ok(None);
         }
         group_metadata(&row).map(Some)
@@ -173,7 +194,8 @@ impl ChatMetadataStore for SqliteBackend {
             .map_err(read_err("load chat metadata"))?;
         let Some(row) = row else { return Ok(None) };
         if expired(&row, now_ms)? {
-            self.delete_expired(&self.sql.cm_delete_expired, sid, chat_jid, now_ms, "drop expired chat metadata").await?;
+            self.delete_expired(&self.sql.cm_delete_expired, sid, chat_jid, now_ms, "drop expired chat metadata")
+                .await?;
             return Ok(None);
         }
         chat_metadata(&row).map(Some)
@@ -213,7 +235,12 @@ impl DeviceListStore for SqliteBackend {
         tx.commit().await.map_err(write_err(what))
     }
 
-    async fn get_user_devices(&self, sid: &str, user_jids: &[String], now_ms: i64) -> StoreResult<Vec<Option<DeviceList>>> {
+    async fn get_user_devices(
+        &self,
+        sid: &str,
+        user_jids: &[String],
+        now_ms: i64,
+    ) -> StoreResult<Vec<Option<DeviceList>>> {
         let pool = self.reader().await?;
         let jids = unique(user_jids);
         let mut live: HashMap<String, DeviceList> = HashMap::new();
@@ -234,7 +261,8 @@ impl DeviceListStore for SqliteBackend {
             }
         }
         let stale: Vec<&str> = stale.iter().map(String::as_str).collect();
-        self.delete_expired_many(&self.sql.dl_delete_expired_many, sid, &stale, now_ms, "drop expired device lists").await?;
+        self.delete_expired_many(&self.sql.dl_delete_expired_many, sid, &stale, now_ms, "drop expired device lists")
+            .await?;
         Ok(user_jids.iter().map(|jid| live.get(jid).cloned()).collect())
     }
 
@@ -249,7 +277,8 @@ impl DeviceListStore for SqliteBackend {
                 return device_list(&row).map(Some);
             }
             let user_jid: String = col(&row, "user_jid")?;
-            self.delete_expired(&self.sql.dl_delete_expired, sid, &user_jid, now_ms, "drop an expired device list").await?;
+            self.delete_expired(&self.sql.dl_delete_expired, sid, &user_jid, now_ms, "drop an expired device list")
+                .await?;
         }
         Ok(None)
     }
@@ -269,7 +298,12 @@ impl DeviceListStore for SqliteBackend {
 
 #[async_trait]
 impl MessageSecretStore for SqliteBackend {
-    async fn get_message_secrets(&self, sid: &str, message_ids: &[String], now_ms: i64) -> StoreResult<Vec<Option<MessageSecret>>> {
+    async fn get_message_secrets(
+        &self,
+        sid: &str,
+        message_ids: &[String],
+        now_ms: i64,
+    ) -> StoreResult<Vec<Option<MessageSecret>>> {
         let pool = self.reader().await?;
         let ids = unique(message_ids);
         let mut live: HashMap<String, MessageSecret> = HashMap::new();
@@ -295,7 +329,12 @@ impl MessageSecretStore for SqliteBackend {
         Ok(message_ids.iter().map(|id| live.get(id).cloned()).collect())
     }
 
-    async fn set_message_secrets(&self, sid: &str, entries: Vec<(String, MessageSecret)>, now_ms: i64) -> StoreResult<()> {
+    async fn set_message_secrets(
+        &self,
+        sid: &str,
+        entries: Vec<(String, MessageSecret)>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         let what = "save message secrets";
         let expires = now_ms.saturating_add(self.options.cache_ttls.message_secret_ms);
         let mut tx = self.begin(what).await?;

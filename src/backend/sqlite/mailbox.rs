@@ -121,7 +121,11 @@ impl MessageStore for SqliteBackend {
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {
-        sqlx::query(&self.sql.msg_clear).bind(sid).execute(self.writer().await?).await.map_err(write_err("clear messages"))?;
+        sqlx::query(&self.sql.msg_clear)
+            .bind(sid)
+            .execute(self.writer().await?)
+            .await
+            .map_err(write_err("clear messages"))?;
         Ok(())
     }
 }
@@ -181,7 +185,11 @@ impl ThreadStore for SqliteBackend {
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {
-        sqlx::query(&self.sql.thr_clear).bind(sid).execute(self.writer().await?).await.map_err(write_err("clear threads"))?;
+        sqlx::query(&self.sql.thr_clear)
+            .bind(sid)
+            .execute(self.writer().await?)
+            .await
+            .map_err(write_err("clear threads"))?;
         Ok(())
     }
 }
@@ -239,7 +247,11 @@ impl ContactStore for SqliteBackend {
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {
-        sqlx::query(&self.sql.con_clear).bind(sid).execute(self.writer().await?).await.map_err(write_err("clear contacts"))?;
+        sqlx::query(&self.sql.con_clear)
+            .bind(sid)
+            .execute(self.writer().await?)
+            .await
+            .map_err(write_err("clear contacts"))?;
         Ok(())
     }
 }

@@ -9,9 +9,11 @@
 //! Each migration runs once, in its own `BEGIN IMMEDIATE` transaction that
 //! re-checks the version first, so two processes opening the same file at
 //! once apply it exactly once (the loser waits on the lock, then skips).
-//! Never edit a released migration: append a new version.
+//! Never edit a released migration: append a new version (one that drops a
+//! column must also drop it from the earlier `checks`, which are re-run on
+//! every open).
 
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 
 use super::map_err;
 use super::options::TableNames;
@@ -21,6 +23,11 @@ pub struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub statements: Vec<String>,
+    /// `(table, columns)` that must exist once this migration ran. Checked
+    /// inside its transaction: `CREATE TABLE IF NOT EXISTS` silently keeps a
+    /// table someone else made under the same name, and recording the
+    /// version then would make the clash permanent.
+    pub checks: Vec<(String, &'static str)>,
 }
 
 /// Every migration, oldest first, with the configured table names.
@@ -111,6 +118,15 @@ pub fn migrations(t: &TableNames) -> Vec<Migration> {
                     t.signal_identity
                 ),
             ],
+            checks: vec![
+                (t.auth.clone(), "session_id, credentials, updated_at_ms"),
+                (t.signal_meta.clone(), "session_id, next_prekey_id, server_has_prekeys, signed_prekey_rotation_ts"),
+                (t.signal_registration.clone(), "session_id, registration_id, identity_pub_key, identity_priv_key"),
+                (t.signal_signed_prekey.clone(), "session_id, key_id, pub_key, priv_key, signature, uploaded"),
+                (t.signal_prekey.clone(), "session_id, key_id, pub_key, priv_key, uploaded"),
+                (t.signal_session.clone(), "session_id, user, server, device, record"),
+                (t.signal_identity.clone(), "session_id, user, server, device, identity_key"),
+            ],
         },
         Migration {
             version: 2,
@@ -149,6 +165,14 @@ pub fn migrations(t: &TableNames) -> Vec<Migration> {
                 format!(
                     "CREATE INDEX IF NOT EXISTS {0}_by_sender ON {0} (session_id, sender_user, sender_server, sender_device)",
                     t.sender_key_distribution
+                ),
+            ],
+            checks: vec![
+                (t.sender_keys.clone(), "session_id, group_id, sender_user, sender_server, sender_device, record"),
+                (
+                    t.sender_key_distribution.clone(),
+                    "session_id, group_id, sender_user, sender_server, sender_device, key_id, \
+                     timestamp_ms",
                 ),
             ],
         },
@@ -195,6 +219,14 @@ pub fn migrations(t: &TableNames) -> Vec<Migration> {
                     )",
                     t.appstate_collection_index_values
                 ),
+            ],
+            checks: vec![
+                (
+                    t.appstate_sync_keys.clone(),
+                    "session_id, key_id, key_data, timestamp, fingerprint, key_epoch, key_device",
+                ),
+                (t.appstate_collection_versions.clone(), "session_id, collection, version, hash"),
+                (t.appstate_collection_index_values.clone(), "session_id, collection, index_mac_hex, value_mac"),
             ],
         },
         Migration {
@@ -265,6 +297,28 @@ pub fn migrations(t: &TableNames) -> Vec<Migration> {
                         PRIMARY KEY (session_id, jid)
                     )",
                     t.privacy_tokens
+                ),
+            ],
+            checks: vec![
+                (
+                    t.messages.clone(),
+                    "session_id, message_id, thread_jid, sender_jid, participant_jid, from_me, \
+                     timestamp_ms, message_bytes",
+                ),
+                (
+                    t.threads.clone(),
+                    "session_id, jid, name, unread_count, archived, pinned, mute_end_ms, \
+                     marked_as_unread, ephemeral_expiration, ephemeral_setting_timestamp",
+                ),
+                (
+                    t.contacts.clone(),
+                    "session_id, jid, display_name, push_name, lid, phone_number, username, \
+                     last_updated_ms",
+                ),
+                (
+                    t.privacy_tokens.clone(),
+                    "session_id, jid, tc_token, tc_token_timestamp, tc_token_sender_timestamp, \
+                     nct_salt, updated_at_ms",
                 ),
             ],
         },
@@ -360,6 +414,34 @@ pub fn migrations(t: &TableNames) -> Vec<Migration> {
                 ),
                 expiry_index(&t.message_secrets),
             ],
+            checks: vec![
+                (
+                    t.retry_outbound.clone(),
+                    "session_id, message_id, to_jid, eligible_requesters_json, \
+                     delivered_requesters_json, replay_mode, replay_payload, state, updated_at_ms, \
+                     expires_at_ms",
+                ),
+                (
+                    t.retry_inbound.clone(),
+                    "session_id, message_id, requester_jid, retry_count, updated_at_ms, expires_at_ms",
+                ),
+                (
+                    t.group_metadata.clone(),
+                    "session_id, group_jid, participants_json, ephemeral, ephemeral_trigger, \
+                     updated_at_ms, expires_at_ms",
+                ),
+                (
+                    t.chat_metadata.clone(),
+                    "session_id, chat_jid, ephemeral_expiration, ephemeral_setting_timestamp, \
+                     updated_at_ms, expires_at_ms",
+                ),
+                (
+                    t.device_list.clone(),
+                    "session_id, user_jid, alt_user_jid, device_jids_json, updated_at_ms, \
+                     expires_at_ms",
+                ),
+                (t.message_secrets.clone(), "session_id, message_id, secret, sender_jid, expires_at_ms"),
+            ],
         },
     ]
 }
@@ -378,8 +460,12 @@ pub async fn run(pool: &SqlitePool, tables: &TableNames) -> StoreResult<()> {
         )",
         tables.migrations
     );
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err(ErrorCode::ConnectionFailed, "start migrations"))?;
-    sqlx::query(&create).execute(&mut *tx).await.map_err(map_err(ErrorCode::ConnectionFailed, "create the migrations table"))?;
+    let mut tx =
+        pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err(ErrorCode::ConnectionFailed, "start migrations"))?;
+    sqlx::query(&create)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err(ErrorCode::ConnectionFailed, "create the migrations table"))?;
     tx.commit().await.map_err(map_err(ErrorCode::ConnectionFailed, "create the migrations table"))?;
 
     let applied_sql = format!("SELECT 1 FROM {} WHERE version = ?", tables.migrations);
@@ -413,6 +499,10 @@ pub async fn run(pool: &SqlitePool, tables: &TableNames) -> StoreResult<()> {
                 .with_source(err)
             })?;
         }
+        for (table, columns) in &migration.checks {
+            // On a clash `?` drops the transaction: rolled back, nothing recorded.
+            probe(&mut *tx, table, columns).await?;
+        }
         sqlx::query(&record_sql)
             .bind(migration.version)
             .bind(migration.name)
@@ -422,35 +512,35 @@ pub async fn run(pool: &SqlitePool, tables: &TableNames) -> StoreResult<()> {
             .map_err(map_err(ErrorCode::ConnectionFailed, what))?;
         tx.commit().await.map_err(map_err(ErrorCode::ConnectionFailed, what))?;
     }
-    check_tables(pool, tables).await
+    // The version table says what ran, not under which names: a file first
+    // migrated with other tableNames would lack this configuration's tables.
+    probe(pool, &tables.migrations, "version, name, applied_at_ms").await?;
+    for migration in migrations(tables) {
+        for (table, columns) in &migration.checks {
+            probe(pool, table, columns).await?;
+        }
+    }
+    Ok(())
 }
 
-/// The migrations table says what ran, not under which names: a file first
-/// migrated with other `tableNames` would lack our tables. Say so plainly
-/// instead of failing later on "no such table".
-async fn check_tables(pool: &SqlitePool, tables: &TableNames) -> StoreResult<()> {
-    let rows = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .fetch_all(pool)
-        .await
-        .map_err(map_err(ErrorCode::ConnectionFailed, "list tables"))?;
-    let mut present = Vec::with_capacity(rows.len());
-    for row in rows {
-        let name: String = row.try_get(0).map_err(map_err(ErrorCode::ConnectionFailed, "list tables"))?;
-        present.push(name.to_ascii_lowercase());
+/// Fails, saying what to fix, unless `table` exists with `columns`.
+/// Typical causes: a file first set up with other `tableNames`, or a table
+/// of another application (zapo's SQLite store uses the same default names).
+async fn probe<'e, E>(executor: E, table: &str, columns: &str) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let sql = format!("SELECT {columns} FROM {table} LIMIT 0");
+    match sqlx::query(&sql).persistent(false).fetch_all(executor).await {
+        Ok(_) => Ok(()),
+        Err(err) => Err(StoreError::new(
+            ErrorCode::ConnectionFailed,
+            format!(
+                "sqlite: table {table} is missing or is not a wastore table ({err}); \
+                 keep tableNames fixed per database file and do not share tables with other \
+                 applications (pick other tableNames or another file)"
+            ),
+        )
+        .with_source(err)),
     }
-    let missing: Vec<&str> =
-        tables.all().into_iter().filter(|name| !present.iter().any(|p| p == &name.to_ascii_lowercase())).collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(StoreError::new(
-        ErrorCode::ConnectionFailed,
-        format!(
-            "sqlite: tables {} are missing although {} records the schema as migrated; \
-             the file was set up with other tableNames (keep tableNames fixed per file, \
-             or give this configuration its own wastore_migrations table name)",
-            missing.join(", "),
-            tables.migrations
-        ),
-    ))
 }

@@ -155,7 +155,9 @@ async fn connect_retrying_busy(
     let deadline = Instant::now() + Duration::from_millis(u64::from(busy_timeout_ms.max(1_000)));
     loop {
         match pool.clone().connect_with(options.clone()).await {
-            Err(err) if is_busy(&err) && Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(25)).await,
+            Err(err) if is_busy(&err) && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(25)).await
+            }
             result => return result,
         }
     }
@@ -188,7 +190,9 @@ fn map_err(code: ErrorCode, what: &'static str) -> impl FnOnce(sqlx::Error) -> S
             sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
                 ErrorCode::Corrupted
             }
-            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("11") | Some("26")) => ErrorCode::Corrupted,
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("11") | Some("26")) => {
+                ErrorCode::Corrupted
+            }
             _ => code,
         };
         StoreError::new(code, format!("sqlite: {what} failed: {err}")).with_source(err)

@@ -193,13 +193,18 @@ impl TableNames {
         for (key, value) in overrides {
             let field = format!("tableNames.{key}");
             let slot = names.slot(key).ok_or_else(|| {
-                StoreError::invalid_config(format!("{field} is not a known table; use one of {}", TABLE_KEYS.join(", ")))
+                StoreError::invalid_config(format!(
+                    "{field} is not a known table; use one of {}",
+                    TABLE_KEYS.join(", ")
+                ))
             })?;
             let value = value.trim();
             validate_identifier(&field, value)?;
             // sqlite_* names are reserved by SQLite itself.
             if value.to_ascii_lowercase().starts_with("sqlite_") {
-                return Err(StoreError::invalid_config(format!("{field} must not start with 'sqlite_', got {value:?}")));
+                return Err(StoreError::invalid_config(format!(
+                    "{field} must not start with 'sqlite_', got {value:?}"
+                )));
             }
             *slot = value.to_owned();
         }
@@ -247,7 +252,12 @@ pub enum Synchronous {
 
 impl Default for Pragmas {
     fn default() -> Self {
-        Self { journal_mode: JournalMode::Wal, synchronous: Synchronous::Normal, busy_timeout_ms: 5_000, extra: Vec::new() }
+        Self {
+            journal_mode: JournalMode::Wal,
+            synchronous: Synchronous::Normal,
+            busy_timeout_ms: 5_000,
+            extra: Vec::new(),
+        }
     }
 }
 
@@ -258,9 +268,8 @@ impl Pragmas {
             let key = raw_key.trim().to_ascii_lowercase();
             let field = format!("pragmas.{}", raw_key.trim());
             let value = raw_value.trim();
-            let bad = |expected: &str| {
-                StoreError::invalid_config(format!("{field} must be {expected}, got {raw_value:?}"))
-            };
+            let bad =
+                |expected: &str| StoreError::invalid_config(format!("{field} must be {expected}, got {raw_value:?}"));
             match key.as_str() {
                 "journal_mode" => {
                     pragmas.journal_mode = match value.to_ascii_uppercase().as_str() {
@@ -302,11 +311,13 @@ impl Pragmas {
                     pragmas.set_extra("temp_store", v.to_owned());
                 }
                 "mmap_size" => {
-                    let n = parse_int(value, 0, i64::MAX).ok_or_else(|| bad("a non-negative integer number of bytes"))?;
+                    let n =
+                        parse_int(value, 0, i64::MAX).ok_or_else(|| bad("a non-negative integer number of bytes"))?;
                     pragmas.set_extra("mmap_size", n.to_string());
                 }
                 "wal_autocheckpoint" => {
-                    let n = parse_int(value, 0, i32::MAX as i64).ok_or_else(|| bad("a non-negative integer number of pages"))?;
+                    let n = parse_int(value, 0, i32::MAX as i64)
+                        .ok_or_else(|| bad("a non-negative integer number of pages"))?;
                     pragmas.set_extra("wal_autocheckpoint", n.to_string());
                 }
                 _ => {
@@ -392,7 +403,9 @@ impl ResolvedOptions {
             ("messageSecretMs", ttls.message_secret_ms),
         ] {
             if value <= 0 {
-                return Err(StoreError::invalid_config(format!("cacheTtlMs.{name} must be a positive integer, got {value}")));
+                return Err(StoreError::invalid_config(format!(
+                    "cacheTtlMs.{name} must be a positive integer, got {value}"
+                )));
             }
         }
         Ok(Self {
@@ -416,7 +429,8 @@ mod tests {
 
     #[test]
     fn pragmas_are_allow_listed_and_canonical() {
-        let p = Pragmas::resolve(&pairs(&[("Synchronous", " full "), ("cache_size", "-2000"), ("temp_store", "2")])).unwrap();
+        let p = Pragmas::resolve(&pairs(&[("Synchronous", " full "), ("cache_size", "-2000"), ("temp_store", "2")]))
+            .unwrap();
         assert_eq!(p.synchronous, Synchronous::Full);
         assert_eq!(p.extra, vec![("cache_size", "-2000".to_owned()), ("temp_store", "MEMORY".to_owned())]);
         let err = Pragmas::resolve(&pairs(&[("synchronous", "normal; DROP TABLE x")])).unwrap_err();

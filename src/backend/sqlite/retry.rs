@@ -14,8 +14,14 @@ fn outbound(row: &SqliteRow) -> StoreResult<RetryOutboundMessage> {
     Ok(RetryOutboundMessage {
         message_id: col(row, "message_id")?,
         to_jid: col(row, "to_jid")?,
-        eligible_requester_device_jids: opt_json_list(col(row, "eligible_requesters_json")?, "eligible_requesters_json")?,
-        delivered_requester_device_jids: opt_json_list(col(row, "delivered_requesters_json")?, "delivered_requesters_json")?,
+        eligible_requester_device_jids: opt_json_list(
+            col(row, "eligible_requesters_json")?,
+            "eligible_requesters_json",
+        )?,
+        delivered_requester_device_jids: opt_json_list(
+            col(row, "delivered_requesters_json")?,
+            "delivered_requesters_json",
+        )?,
         replay_mode: col(row, "replay_mode")?,
         replay_payload: col(row, "replay_payload")?,
         state: col(row, "state")?,
@@ -87,8 +93,14 @@ impl RetryStore for SqliteBackend {
         let lists = RetryOutboundMessage {
             message_id: String::new(),
             to_jid: String::new(),
-            eligible_requester_device_jids: opt_json_list(col(&row, "eligible_requesters_json")?, "eligible_requesters_json")?,
-            delivered_requester_device_jids: opt_json_list(col(&row, "delivered_requesters_json")?, "delivered_requesters_json")?,
+            eligible_requester_device_jids: opt_json_list(
+                col(&row, "eligible_requesters_json")?,
+                "eligible_requesters_json",
+            )?,
+            delivered_requester_device_jids: opt_json_list(
+                col(&row, "delivered_requesters_json")?,
+                "delivered_requesters_json",
+            )?,
             replay_mode: String::new(),
             replay_payload: Vec::new(),
             state: String::new(),
@@ -176,7 +188,8 @@ impl RetryStore for SqliteBackend {
             .await
             .map_err(write_err("count a retry request"))?;
         let value: i64 = col(&row, "retry_count")?;
-        u32::try_from(value).map_err(|_| StoreError::corrupted(format!("sqlite: stored retry_count {value} is out of range")))
+        u32::try_from(value)
+            .map_err(|_| StoreError::corrupted(format!("sqlite: stored retry_count {value} is out of range")))
     }
 
     async fn cleanup_expired(&self, sid: &str, now_ms: i64) -> StoreResult<u32> {
@@ -184,7 +197,13 @@ impl RetryStore for SqliteBackend {
         let mut tx = self.begin(what).await?;
         let mut deleted = 0u64;
         for sql in [&self.sql.ro_cleanup, &self.sql.ri_cleanup] {
-            deleted += sqlx::query(sql).bind(sid).bind(now_ms).execute(&mut *tx).await.map_err(write_err(what))?.rows_affected();
+            deleted += sqlx::query(sql)
+                .bind(sid)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_err(what))?
+                .rows_affected();
         }
         tx.commit().await.map_err(write_err(what))?;
         Ok(count(deleted))

@@ -13,13 +13,15 @@ pub fn col<'r, T>(row: &'r SqliteRow, name: &'static str) -> StoreResult<T>
 where
     T: Decode<'r, Sqlite> + Type<Sqlite>,
 {
-    row.try_get(name)
-        .map_err(|err| StoreError::corrupted(format!("sqlite: stored column {name} is unreadable: {err}")).with_source(err))
+    row.try_get(name).map_err(|err| {
+        StoreError::corrupted(format!("sqlite: stored column {name} is unreadable: {err}")).with_source(err)
+    })
 }
 
 pub fn u32_col(row: &SqliteRow, name: &'static str) -> StoreResult<u32> {
     let value: i64 = col(row, name)?;
-    u32::try_from(value).map_err(|_| StoreError::corrupted(format!("sqlite: stored {name} {value} is not a 32-bit unsigned id")))
+    u32::try_from(value)
+        .map_err(|_| StoreError::corrupted(format!("sqlite: stored {name} {value} is not a 32-bit unsigned id")))
 }
 
 pub fn bool_col(row: &SqliteRow, name: &'static str) -> StoreResult<bool> {
@@ -36,8 +38,9 @@ pub fn opt_bool(value: Option<bool>) -> Option<i64> {
 
 /// A JSON array of strings, as stored for participants, device jids and requesters.
 pub fn json_list(raw: &str, name: &'static str) -> StoreResult<Vec<String>> {
-    serde_json::from_str(raw)
-        .map_err(|err| StoreError::corrupted(format!("sqlite: stored {name} is not a JSON array of strings: {err}")).with_source(err))
+    serde_json::from_str(raw).map_err(|err| {
+        StoreError::corrupted(format!("sqlite: stored {name} is not a JSON array of strings: {err}")).with_source(err)
+    })
 }
 
 pub fn opt_json_list(raw: Option<String>, name: &'static str) -> StoreResult<Option<Vec<String>>> {
@@ -62,7 +65,12 @@ pub fn address(a: &SignalAddress) -> (&str, &str, i64) {
 }
 
 /// Rebuilds an address read back from `user`/`server`/`device` style columns.
-pub fn address_from(row: &SqliteRow, user: &'static str, server: &'static str, device: &'static str) -> StoreResult<SignalAddress> {
+pub fn address_from(
+    row: &SqliteRow,
+    user: &'static str,
+    server: &'static str,
+    device: &'static str,
+) -> StoreResult<SignalAddress> {
     Ok(SignalAddress { user: col(row, user)?, server: col(row, server)?, device: u32_col(row, device)? })
 }
 

@@ -86,7 +86,12 @@ impl SenderKeyStore for SqliteBackend {
         })
     }
 
-    async fn get_device_sender_key(&self, sid: &str, group_id: &str, sender: &SignalAddress) -> StoreResult<Option<SenderKey>> {
+    async fn get_device_sender_key(
+        &self,
+        sid: &str,
+        group_id: &str,
+        sender: &SignalAddress,
+    ) -> StoreResult<Option<SenderKey>> {
         let (user, server, device) = address(sender);
         let row = sqlx::query(&self.sql.sk_get)
             .bind(sid)
@@ -126,7 +131,12 @@ impl SenderKeyStore for SqliteBackend {
             .collect())
     }
 
-    async fn delete_device_sender_key(&self, sid: &str, target: &SignalAddress, group_id: Option<&str>) -> StoreResult<u32> {
+    async fn delete_device_sender_key(
+        &self,
+        sid: &str,
+        target: &SignalAddress,
+        group_id: Option<&str>,
+    ) -> StoreResult<u32> {
         let what = "delete a sender key";
         let (user, server, device) = address(target);
         // zapo treats an empty group id like an absent one: every group.
@@ -148,7 +158,12 @@ impl SenderKeyStore for SqliteBackend {
         Ok(count(deleted))
     }
 
-    async fn mark_forget_sender_key(&self, sid: &str, group_id: &str, participants: &[SignalAddress]) -> StoreResult<u32> {
+    async fn mark_forget_sender_key(
+        &self,
+        sid: &str,
+        group_id: &str,
+        participants: &[SignalAddress],
+    ) -> StoreResult<u32> {
         let what = "forget sender keys";
         let mut tx = self.begin(what).await?;
         let mut deleted = 0u64;

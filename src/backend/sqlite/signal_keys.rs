@@ -64,7 +64,10 @@ impl SignalStore for SqliteBackend {
         row.map(|row| {
             Ok(RegistrationInfo {
                 registration_id: u32_col(&row, "registration_id")?,
-                identity_key_pair: KeyPair { pub_key: col(&row, "identity_pub_key")?, priv_key: col(&row, "identity_priv_key")? },
+                identity_key_pair: KeyPair {
+                    pub_key: col(&row, "identity_pub_key")?,
+                    priv_key: col(&row, "identity_priv_key")?,
+                },
             })
         })
         .transpose()
@@ -162,7 +165,12 @@ impl PreKeyStore for SqliteBackend {
             .execute(&mut *tx)
             .await
             .map_err(write_err(what))?;
-        sqlx::query(&self.sql.meta_raise_next).bind(sid).bind(key_id + 1).execute(&mut *tx).await.map_err(write_err(what))?;
+        sqlx::query(&self.sql.meta_raise_next)
+            .bind(sid)
+            .bind(key_id + 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(write_err(what))?;
         tx.commit().await.map_err(write_err(what))
     }
 
@@ -179,7 +187,8 @@ impl PreKeyStore for SqliteBackend {
         let missing = i64::from(count) - available.len() as i64;
         let mut reserved_ids = Vec::new();
         if missing > 0 {
-            let meta = sqlx::query(&self.sql.meta_get).bind(sid).fetch_optional(&mut *tx).await.map_err(write_err(what))?;
+            let meta =
+                sqlx::query(&self.sql.meta_get).bind(sid).fetch_optional(&mut *tx).await.map_err(write_err(what))?;
             let next = next_pre_key_id(meta.as_ref())?;
             let end = next + missing; // exclusive; ids must fit in u32
             if end - 1 > i64::from(u32::MAX) {
@@ -188,7 +197,12 @@ impl PreKeyStore for SqliteBackend {
                 )));
             }
             reserved_ids = (next..end).filter_map(|id| u32::try_from(id).ok()).collect();
-            sqlx::query(&self.sql.meta_raise_next).bind(sid).bind(end).execute(&mut *tx).await.map_err(write_err(what))?;
+            sqlx::query(&self.sql.meta_raise_next)
+                .bind(sid)
+                .bind(end)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_err(what))?;
         }
         tx.commit().await.map_err(write_err(what))?;
         Ok(PreKeyReservation { available, reserved_ids })
@@ -369,7 +383,11 @@ impl SessionStore for SqliteBackend {
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {
-        sqlx::query(&self.sql.sess_clear).bind(sid).execute(self.writer().await?).await.map_err(write_err("clear sessions"))?;
+        sqlx::query(&self.sql.sess_clear)
+            .bind(sid)
+            .execute(self.writer().await?)
+            .await
+            .map_err(write_err("clear sessions"))?;
         Ok(())
     }
 }

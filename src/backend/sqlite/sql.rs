@@ -245,15 +245,18 @@ impl Sql {
         const SK_COLS: &str = "group_id, sender_user, sender_server, sender_device, record";
         const SKD_COLS: &str = "group_id, sender_user, sender_server, sender_device, key_id, timestamp_ms";
         const ASK_COLS: &str = "key_id, key_data, timestamp, fingerprint";
-        const MSG_COLS: &str = "message_id, thread_jid, sender_jid, participant_jid, from_me, timestamp_ms, message_bytes";
+        const MSG_COLS: &str =
+            "message_id, thread_jid, sender_jid, participant_jid, from_me, timestamp_ms, message_bytes";
         const THR_COLS: &str = "jid, name, unread_count, archived, pinned, mute_end_ms, marked_as_unread, \
                                 ephemeral_expiration, ephemeral_setting_timestamp";
         const CON_COLS: &str = "jid, display_name, push_name, lid, phone_number, username, last_updated_ms";
         const PT_COLS: &str = "jid, tc_token, tc_token_timestamp, tc_token_sender_timestamp, nct_salt, updated_at_ms";
         const RO_COLS: &str = "message_id, to_jid, eligible_requesters_json, delivered_requesters_json, replay_mode, \
                                replay_payload, state, updated_at_ms, expires_at_ms";
-        const GM_COLS: &str = "group_jid, participants_json, ephemeral, ephemeral_trigger, updated_at_ms, expires_at_ms";
-        const CM_COLS: &str = "chat_jid, ephemeral_expiration, ephemeral_setting_timestamp, updated_at_ms, expires_at_ms";
+        const GM_COLS: &str =
+            "group_jid, participants_json, ephemeral, ephemeral_trigger, updated_at_ms, expires_at_ms";
+        const CM_COLS: &str =
+            "chat_jid, ephemeral_expiration, ephemeral_setting_timestamp, updated_at_ms, expires_at_ms";
         const DL_COLS: &str = "user_jid, alt_user_jid, device_jids_json, updated_at_ms, expires_at_ms";
         const ADDR: &str = "user = ? AND server = ? AND device = ?";
         const SENDER: &str = "sender_user = ? AND sender_server = ? AND sender_device = ?";

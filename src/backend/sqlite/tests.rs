@@ -67,9 +67,12 @@ async fn data_survives_close_and_reopen() {
     b.set_sessions(sid, vec![(addr("111", 1), vec![1, 2])]).await.unwrap();
     b.put_pre_key(sid, pre_key(41)).await.unwrap();
     b.set_server_has_pre_keys(sid, true).await.unwrap();
-    b.upsert_sync_keys(sid, vec![SyncKey { key_id: vec![0, 1, 0, 0, 0, 9], key_data: vec![3], timestamp: 5, fingerprint: None }])
-        .await
-        .unwrap();
+    b.upsert_sync_keys(
+        sid,
+        vec![SyncKey { key_id: vec![0, 1, 0, 0, 0, 9], key_data: vec![3], timestamp: 5, fingerprint: None }],
+    )
+    .await
+    .unwrap();
     b.close().await.unwrap();
     assert_eq!(b.load(sid).await.unwrap_err().code, ErrorCode::Closed, "a closed backend refuses work");
 
@@ -183,7 +186,11 @@ async fn options_are_validated_up_front() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
     let b = SqliteBackend::new(SqliteOptions {
-        pragmas: vec![("synchronous".into(), "FULL".into()), ("busy_timeout".into(), "1234".into()), ("cache_size".into(), "-4096".into())],
+        pragmas: vec![
+            ("synchronous".into(), "FULL".into()),
+            ("busy_timeout".into(), "1234".into()),
+            ("cache_size".into(), "-4096".into()),
+        ],
         ..options(&path)
     })
     .unwrap();
@@ -223,7 +230,10 @@ async fn default_pragmas_are_wal_normal_5s() {
 async fn custom_table_names_are_used() {
     let dir = tempfile::tempdir().unwrap();
     let b = SqliteBackend::new(SqliteOptions {
-        table_names: vec![("signal_session".into(), "tenant_sessions".into()), ("wastore_migrations".into(), "my_migrations".into())],
+        table_names: vec![
+            ("signal_session".into(), "tenant_sessions".into()),
+            ("wastore_migrations".into(), "my_migrations".into()),
+        ],
         ..options(&db_path(&dir))
     })
     .unwrap();
@@ -237,13 +247,46 @@ async fn custom_table_names_are_used() {
 
     // Same migrations table, other names: the missing tables are reported, not hit later.
     let other = SqliteBackend::new(SqliteOptions {
-        table_names: vec![("signal_session".into(), "renamed_sessions".into()), ("wastore_migrations".into(), "my_migrations".into())],
+        table_names: vec![
+            ("signal_session".into(), "renamed_sessions".into()),
+            ("wastore_migrations".into(), "my_migrations".into()),
+        ],
         ..options(&db_path(&dir))
     })
     .unwrap();
     let err = other.load("s").await.unwrap_err();
     assert_eq!(err.code, ErrorCode::ConnectionFailed);
     assert!(err.message.contains("renamed_sessions"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn foreign_tables_under_our_names_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    // Another application's table under a default name, with other columns.
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true),
+    )
+    .await
+    .unwrap();
+    sqlx::query("CREATE TABLE auth_credentials (session_id TEXT PRIMARY KEY, noise_pub_key BLOB)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let b = SqliteBackend::new(options(&path)).unwrap();
+    let err = b.load("s").await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ConnectionFailed);
+    assert!(err.message.contains("auth_credentials") && err.message.contains("tableNames"), "{}", err.message);
+    // Renaming our table avoids the clash.
+    let b = SqliteBackend::new(SqliteOptions {
+        table_names: vec![("auth_credentials".into(), "ws_auth".into())],
+        ..options(&path)
+    })
+    .unwrap();
+    b.save("s", vec![1]).await.unwrap();
+    assert_eq!(b.load("s").await.unwrap(), Some(vec![1]));
+    b.close().await.unwrap();
 }
 
 #[tokio::test]
@@ -320,11 +363,18 @@ async fn hostile_ids_round_trip() {
         b.save(h, vec![seed]).await.unwrap();
         let peer = SignalAddress { user: (*h).into(), server: (*h).into(), device: n as u32 };
         b.set_sessions(h, vec![(peer.clone(), vec![seed])]).await.unwrap();
-        b.upsert_sender_key(h, SenderKey { group_id: (*h).into(), sender: peer.clone(), record: vec![seed] }).await.unwrap();
+        b.upsert_sender_key(h, SenderKey { group_id: (*h).into(), sender: peer.clone(), record: vec![seed] })
+            .await
+            .unwrap();
         b.upsert_messages(h, vec![msg(h, h, Some(1))]).await.unwrap();
         b.upsert_user_devices(
             h,
-            vec![DeviceList { user_jid: (*h).into(), alt_user_jid: Some(format!("{h}-alt")), device_jids: vec![(*h).into()], updated_at_ms: 1 }],
+            vec![DeviceList {
+                user_jid: (*h).into(),
+                alt_user_jid: Some(format!("{h}-alt")),
+                device_jids: vec![(*h).into()],
+                updated_at_ms: 1,
+            }],
         )
         .await
         .unwrap();
@@ -348,7 +398,9 @@ async fn one_mebibyte_blobs_round_trip() {
     let big = blob(1024 * 1024, 3);
     b.save("s", big.clone()).await.unwrap();
     b.set_sessions("s", vec![(addr("u", 1), big.clone())]).await.unwrap();
-    b.set_message_secrets("s", vec![("m".into(), MessageSecret { secret: big.clone(), sender_jid: "a".into() })], 0).await.unwrap();
+    b.set_message_secrets("s", vec![("m".into(), MessageSecret { secret: big.clone(), sender_jid: "a".into() })], 0)
+        .await
+        .unwrap();
     b.close().await.unwrap();
     let b = file_backend(&dir);
     assert_eq!(b.load("s").await.unwrap(), Some(big.clone()));
@@ -391,7 +443,9 @@ async fn concurrent_increments_count_every_call() {
     let mut tasks = Vec::new();
     for n in 0..N {
         let b = if n % 3 == 0 { other.clone() } else { b.clone() };
-        tasks.push(tokio::spawn(async move { b.increment_inbound_counter("s", "msg", "dev", 10, 1_000_000).await.unwrap() }));
+        tasks.push(tokio::spawn(async move {
+            b.increment_inbound_counter("s", "msg", "dev", 10, 1_000_000).await.unwrap()
+        }));
     }
     let mut seen = Vec::new();
     for t in tasks {
@@ -455,7 +509,8 @@ async fn concurrent_delivery_marks_are_all_kept() {
     for t in tasks {
         t.await.unwrap();
     }
-    let mut delivered = b.get_outbound_message("s", "m").await.unwrap().unwrap().delivered_requester_device_jids.unwrap();
+    let mut delivered =
+        b.get_outbound_message("s", "m").await.unwrap().unwrap().delivered_requester_device_jids.unwrap();
     delivered.sort();
     let mut want = devices;
     want.sort();
@@ -484,17 +539,24 @@ async fn batches_larger_than_one_statement_are_chunked() {
     assert_eq!(keys.last().unwrap().as_ref().map(|k| k.key_id), Some(5));
 
     let users: Vec<String> = (0..1_100).map(|n| format!("u{n}@s.whatsapp.net")).collect();
-    let lists = users.iter().map(|u| DeviceList { user_jid: u.clone(), alt_user_jid: None, device_jids: vec![], updated_at_ms: 0 }).collect();
+    let lists = users
+        .iter()
+        .map(|u| DeviceList { user_jid: u.clone(), alt_user_jid: None, device_jids: vec![], updated_at_ms: 0 })
+        .collect();
     b.upsert_user_devices(sid, lists).await.unwrap();
     // Every one expired: all dropped in chunked deletes.
     assert!(b.get_user_devices(sid, &users, i64::MAX).await.unwrap().iter().all(Option::is_none));
     assert_eq!(b.cleanup_expired_device_lists(sid, i64::MAX).await.unwrap(), 0, "the read already dropped them");
 
     let map: Vec<(String, Vec<u8>)> = (0..1_500u32).map(|n| (format!("{n:064x}"), vec![n as u8])).collect();
-    let update = CollectionUpdate { collection: "regular".into(), version: 1, hash: vec![0; 128], index_value_map: map.clone() };
+    let update =
+        CollectionUpdate { collection: "regular".into(), version: 1, hash: vec![0; 128], index_value_map: map.clone() };
     b.set_collection_states(sid, vec![update.clone()]).await.unwrap();
     // Drop 1,000 entries, change one: only the delta is written.
-    let smaller = CollectionUpdate { index_value_map: map[1_000..].iter().cloned().map(|(k, _)| (k, vec![0xFF])).collect(), ..update };
+    let smaller = CollectionUpdate {
+        index_value_map: map[1_000..].iter().cloned().map(|(k, _)| (k, vec![0xFF])).collect(),
+        ..update
+    };
     b.set_collection_states(sid, vec![smaller.clone()]).await.unwrap();
     let state = b.get_collection_states(sid, &["regular".into()]).await.unwrap().remove(0);
     assert_eq!(state.index_value_map, smaller.index_value_map, "first-write order is kept");
@@ -504,17 +566,29 @@ async fn batches_larger_than_one_statement_are_chunked() {
 #[tokio::test]
 async fn corrupted_rows_are_reported_not_panicked_on() {
     let b = SqliteBackend::new(options(":memory:")).unwrap();
-    b.upsert_group_metadata("s", GroupMetadata { group_jid: "g".into(), participants: vec![], ephemeral: None, ephemeral_trigger: None, updated_at_ms: 1 })
-        .await
-        .unwrap();
+    b.upsert_group_metadata(
+        "s",
+        GroupMetadata {
+            group_jid: "g".into(),
+            participants: vec![],
+            ephemeral: None,
+            ephemeral_trigger: None,
+            updated_at_ms: 1,
+        },
+    )
+    .await
+    .unwrap();
     let pool = b.writer().await.unwrap();
     sqlx::query("UPDATE group_participants_cache SET participants_json = '{not json'").execute(pool).await.unwrap();
     let err = b.get_group_metadata("s", "g", 2).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Corrupted, "{err}");
 
-    b.set_registration_info("s", RegistrationInfo { registration_id: 1, identity_key_pair: KeyPair { pub_key: vec![1], priv_key: vec![2] } })
-        .await
-        .unwrap();
+    b.set_registration_info(
+        "s",
+        RegistrationInfo { registration_id: 1, identity_key_pair: KeyPair { pub_key: vec![1], priv_key: vec![2] } },
+    )
+    .await
+    .unwrap();
     sqlx::query("UPDATE signal_registration SET registration_id = -5").execute(pool).await.unwrap();
     assert_eq!(b.get_registration_info("s").await.unwrap_err().code, ErrorCode::Corrupted);
     sqlx::query("UPDATE signal_registration SET identity_pub_key = NULL").execute(pool).await.ok();
@@ -542,7 +616,13 @@ async fn corrupted_rows_are_reported_not_panicked_on() {
 async fn expired_cache_reads_delete_only_what_they_saw() {
     let b = SqliteBackend::new(options(":memory:")).unwrap();
     let ttl = CacheTtls::default().group_metadata_ms;
-    let g = |jid: &str, at: i64| GroupMetadata { group_jid: jid.into(), participants: vec!["p".into()], ephemeral: None, ephemeral_trigger: None, updated_at_ms: at };
+    let g = |jid: &str, at: i64| GroupMetadata {
+        group_jid: jid.into(),
+        participants: vec!["p".into()],
+        ephemeral: None,
+        ephemeral_trigger: None,
+        updated_at_ms: at,
+    };
     b.upsert_group_metadata("s", g("a", 0)).await.unwrap();
     b.upsert_group_metadata("s", g("b", 0)).await.unwrap();
     assert_eq!(b.get_group_metadata("s", "a", ttl - 1).await.unwrap(), Some(g("a", 0)));
@@ -563,9 +643,12 @@ async fn session_server_defaults_when_empty() {
 #[tokio::test]
 async fn clearing_a_domain_reaches_every_of_its_tables() {
     let b = SqliteBackend::new(options(":memory:")).unwrap();
-    b.set_registration_info("s", RegistrationInfo { registration_id: 1, identity_key_pair: KeyPair { pub_key: vec![1], priv_key: vec![2] } })
-        .await
-        .unwrap();
+    b.set_registration_info(
+        "s",
+        RegistrationInfo { registration_id: 1, identity_key_pair: KeyPair { pub_key: vec![1], priv_key: vec![2] } },
+    )
+    .await
+    .unwrap();
     b.set_signed_pre_key_rotation_ts("s", Some(9)).await.unwrap();
     SignalStore::clear(&b, "s").await.unwrap();
     assert_eq!(b.get_signed_pre_key_rotation_ts("s").await.unwrap(), None);
