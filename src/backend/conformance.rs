@@ -1360,3 +1360,22 @@ pub async fn wildcards_are_literal(b: DynBackend) {
         clear_domain(&b, sid, index).await;
     }
 }
+
+/// One `#[tokio::test]` per area above, each on a backend made by `$fresh`
+/// (evaluated inside a child module, so pass e.g. `super::fresh()`).
+macro_rules! conformance_tests {
+    ($fresh:expr) => {
+        $crate::backend::conformance::conformance_tests!(@areas $fresh; auth, signal, pre_key, session, identity, sender_key, app_state, privacy_token, messages, threads, contacts, retry, group_metadata, chat_metadata, device_list, message_secret, domain_isolation, hostile_ids, wildcards_are_literal,);
+    };
+    (@areas $fresh:expr; $($area:ident),* $(,)?) => {
+        mod conformance_areas {
+            $(
+                #[tokio::test]
+                async fn $area() {
+                    $crate::backend::conformance::$area($fresh).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use conformance_tests;

@@ -25,40 +25,7 @@ fn fresh() -> DynBackend {
     Arc::new(MemoryBackend::default())
 }
 
-macro_rules! conformance_tests {
-    ($($area:ident),* $(,)?) => {
-        mod conformance_areas {
-            $(
-                #[tokio::test]
-                async fn $area() {
-                    crate::backend::conformance::$area(super::fresh()).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance_tests!(
-    auth,
-    signal,
-    pre_key,
-    session,
-    identity,
-    sender_key,
-    app_state,
-    privacy_token,
-    messages,
-    threads,
-    contacts,
-    retry,
-    group_metadata,
-    chat_metadata,
-    device_list,
-    message_secret,
-    domain_isolation,
-    hostile_ids,
-    wildcards_are_literal,
-);
+crate::backend::conformance::conformance_tests!(super::fresh());
 
 /// Every area against one shared backend, twice: areas must not disturb
 /// each other and must cope with leftovers of a previous run.

@@ -662,3 +662,15 @@ async fn clearing_a_domain_reaches_every_of_its_tables() {
     MessageStore::clear(&b, "s").await.unwrap();
     PreKeyStore::clear(&b, "s").await.unwrap();
 }
+
+/// A backend on its own file, for the shared conformance suite (the file is left in the temp dir).
+fn fresh() -> crate::backend::conformance::DynBackend {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("wastore-conformance-{}-{n}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("store.db").to_string_lossy().into_owned();
+    Arc::new(SqliteBackend::new(options(&path)).expect("valid options"))
+}
+
+crate::backend::conformance::conformance_tests!(super::fresh());
