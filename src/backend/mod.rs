@@ -3,4 +3,5 @@
 #[cfg(test)]
 pub mod conformance;
 pub mod memory;
+pub mod noop;
 pub mod sqlite;
