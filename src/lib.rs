@@ -5,14 +5,18 @@
 //! - [`codec`]: the versioned binary encoding of structured values;
 //! - [`domain`]: the 16 store contracts (zapo's, method for method);
 //! - [`backend`]: one module per backend (memory, SQLite);
+//! - [`cache_layer`]: zapo's opt-in per-session L1 in front of a durable backend;
 //! - [`config`]: option validation shared by every factory.
 //!
 //! `node` holds the napi bindings and nothing else.
 
 pub mod backend;
+pub mod cache_layer;
 pub mod codec;
 pub mod config;
 pub mod domain;
 pub mod error;
 
+// The bindings only exist in the addon; `cargo test` exercises the core alone.
+#[cfg(not(test))]
 mod node;
