@@ -35,8 +35,9 @@ use crate::error::{StoreError, StoreResult};
 
 pub const MAGIC: u8 = 0xA5;
 pub const VERSION: u8 = 1;
-/// Deeper nesting than this is refused: it is either hostile or cyclic.
-pub const MAX_DEPTH: usize = 256;
+/// Deeper nesting than this is refused: it is either hostile or cyclic. Kept
+/// well below what walking JS values recursively can afford on V8's stack.
+pub const MAX_DEPTH: usize = 96;
 
 pub mod tag {
     pub const UNDEFINED: u8 = 0x00;
@@ -144,6 +145,15 @@ impl Encoder {
 
     pub fn finish(self) -> Vec<u8> {
         self.buf
+    }
+
+    /// Bytes written so far (header included).
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.len() <= 2
     }
 
     fn varint(&mut self, mut v: u64) {
@@ -382,7 +392,7 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.len_bytes()?).map_err(|_| corrupt("object key is not UTF-8"))
     }
 
-    pub fn next(&mut self) -> StoreResult<Token<'a>> {
+    pub fn next_token(&mut self) -> StoreResult<Token<'a>> {
         Ok(match self.byte()? {
             tag::UNDEFINED => Token::Undefined,
             tag::NULL => Token::Null,
@@ -422,7 +432,7 @@ impl<'a> Reader<'a> {
         if depth > MAX_DEPTH {
             return Err(corrupt("nesting too deep"));
         }
-        Ok(match self.next()? {
+        Ok(match self.next_token()? {
             Token::Undefined => Value::Undefined,
             Token::Null => Value::Null,
             Token::Bool(b) => Value::Bool(b),

@@ -1,1 +1,15 @@
-//! napi bindings (filled in next).
+//! napi bindings: the only module that knows about Node. It converts JS
+//! arguments into domain types, calls the backends, and turns results and
+//! `StoreError`s back into JS values and coded `Error`s.
+
+mod backend;
+mod codec_api;
+mod domains;
+mod errors;
+mod handle;
+mod input;
+mod js_ref;
+mod records_in;
+mod records_out;
+mod store;
+mod value;

@@ -1,0 +1,257 @@
+//! `StoreBackend`: what `createSqliteStore` / `createMemoryStore` return.
+//! It is also a zapo `WaStoreBackend`: `stores.<domain>(sessionId)` and
+//! `caches.<domain>(sessionId)` are plain functions (they work detached, as
+//! zapo calls them), plus `destroy()`.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+
+use crate::backend::memory::MemoryBackend;
+use crate::backend::sqlite::{SqliteBackend, SqliteOptions};
+use crate::cache_layer::{l1_limits, Cached};
+use crate::config::{cache_ttls_with_overrides, normalize_session_id, MemoryLimits};
+use crate::domain::{Backend, CacheTtls, Domain};
+use crate::error::{StoreError, StoreResult};
+
+use super::domains::app_state::AppStateStore;
+use super::domains::caches::{ChatMetadataStore, DeviceListStore, GroupMetadataStore, MessageSecretStore, RetryStore};
+use super::domains::mailbox::{ContactStore, MessageStore, PrivacyTokenStore, ThreadStore};
+use super::domains::pre_key::PreKeyStore;
+use super::domains::signal_keys::{AuthStore, IdentityStore, SenderKeyStore, SessionStore, SignalStore};
+use super::errors::{to_napi, OrThrow, Reply};
+use super::handle::{Gate, Handle};
+use super::input::In;
+
+/// Creates the JS object of one domain of one session on `backend`. With
+/// `l1 = Some(n)`, session/identity/senderKey/privacyToken get zapo's
+/// `cacheLayer` L1 of `n` entries in front of the backend.
+pub fn domain_object(env: sys::napi_env, backend: &Arc<dyn Backend>, domain: Domain, sid: Arc<str>, gate: Arc<Gate>, l1: Option<usize>) -> Result<sys::napi_value> {
+    macro_rules! make {
+        ($class:ident) => {
+            make!($class, Arc::clone(backend) as _)
+        };
+        ($class:ident, $store:expr) => {{
+            let h = Handle { store: $store, backend: Arc::clone(backend), sid, domain, gate };
+            unsafe { ToNapiValue::to_napi_value(env, $class::new(h)) }
+        }};
+    }
+    macro_rules! cached {
+        ($class:ident, $trait:path) => {
+            match l1 {
+                Some(n) => make!($class, Arc::new(Cached::new(Arc::clone(backend) as Arc<dyn $trait>, l1_limits(n))) as _),
+                None => make!($class),
+            }
+        };
+    }
+    match domain {
+        Domain::Auth => make!(AuthStore),
+        Domain::Signal => make!(SignalStore),
+        Domain::PreKey => make!(PreKeyStore),
+        Domain::Session => cached!(SessionStore, crate::domain::session::SessionStore),
+        Domain::Identity => cached!(IdentityStore, crate::domain::identity::IdentityStore),
+        Domain::SenderKey => cached!(SenderKeyStore, crate::domain::sender_key::SenderKeyStore),
+        Domain::AppState => make!(AppStateStore),
+        Domain::PrivacyToken => cached!(PrivacyTokenStore, crate::domain::privacy_token::PrivacyTokenStore),
+        Domain::Messages => make!(MessageStore),
+        Domain::Threads => make!(ThreadStore),
+        Domain::Contacts => make!(ContactStore),
+        Domain::Retry => make!(RetryStore),
+        Domain::GroupMetadata => make!(GroupMetadataStore),
+        Domain::ChatMetadata => make!(ChatMetadataStore),
+        Domain::DeviceList => make!(DeviceListStore),
+        Domain::MessageSecret => make!(MessageSecretStore),
+    }
+}
+
+/// What `createStore` needs from a `StoreBackend` object.
+pub struct BackendLink {
+    pub inner: Arc<dyn Backend>,
+    pub gate: Arc<Gate>,
+}
+
+/// Name of the hidden getter that hands `createStore` a [`BackendLink`].
+pub const BACKEND_HANDLE: &str = "__wastoreBackend";
+
+/// A storage backend shared by any number of sessions.
+#[napi]
+pub struct StoreBackend {
+    pub(crate) inner: Arc<dyn Backend>,
+    pub(crate) gate: Arc<Gate>,
+}
+
+impl StoreBackend {
+    fn new(inner: Arc<dyn Backend>) -> Self {
+        Self { inner, gate: Gate::root("this backend") }
+    }
+
+    /// Closes the backend once; later domain calls reject `STORE_CLOSED`.
+    pub(crate) async fn shut(inner: Arc<dyn Backend>, gate: Arc<Gate>) -> StoreResult<()> {
+        if gate.is_closed() {
+            return Ok(());
+        }
+        gate.close();
+        inner.close().await
+    }
+
+    fn factories<'e>(&self, env: &'e Env, domains: &[Domain]) -> Result<Object<'e>> {
+        let mut obj = Object::new(env)?;
+        for &domain in domains {
+            let backend = Arc::clone(&self.inner);
+            let gate = Arc::clone(&self.gate);
+            let f = env.create_function_from_closure::<String, Unknown, _>(domain.name(), move |ctx| {
+                let raw_env = ctx.env.raw();
+                let arg: Unknown = ctx.get(0)?;
+                let sid = In::new(raw_env, arg.raw(), "sessionId").string().and_then(|s| normalize_session_id(&s));
+                let sid = sid.map_err(|e| to_napi(raw_env, &e))?;
+                if let Err(e) = gate.check() {
+                    return Err(to_napi(raw_env, &e));
+                }
+                let session_gate = Gate::child("this store", &[&gate]);
+                let raw = domain_object(raw_env, &backend, domain, Arc::from(sid), session_gate, None)?;
+                Ok(unsafe { Unknown::from_raw_unchecked(raw_env, raw) })
+            })?;
+            obj.set_named_property(domain.name(), f)?;
+        }
+        Ok(obj)
+    }
+}
+
+#[napi]
+impl StoreBackend {
+    /// `'memory'` or `'sqlite'`.
+    #[napi(getter, ts_return_type = "'memory' | 'sqlite'")]
+    pub fn kind(&self) -> String {
+        self.inner.kind().to_owned()
+    }
+
+    /// zapo `WaStoreBackend.stores`: per-domain factories taking a sessionId.
+    #[napi(
+        getter,
+        ts_return_type = "{ readonly auth: (sessionId: string) => AuthStore; readonly signal: (sessionId: string) => SignalStore; readonly preKey: (sessionId: string) => PreKeyStore; readonly session: (sessionId: string) => SessionStore; readonly identity: (sessionId: string) => IdentityStore; readonly senderKey: (sessionId: string) => SenderKeyStore; readonly appState: (sessionId: string) => AppStateStore; readonly privacyToken: (sessionId: string) => PrivacyTokenStore; readonly messages: (sessionId: string) => MessageStore; readonly threads: (sessionId: string) => ThreadStore; readonly contacts: (sessionId: string) => ContactStore }"
+    )]
+    pub fn stores<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        self.factories(env, &Domain::PERSISTENT)
+    }
+
+    /// zapo `WaStoreBackend.caches`: per-domain factories taking a sessionId.
+    #[napi(
+        getter,
+        ts_return_type = "{ readonly retry: (sessionId: string) => RetryStore; readonly groupMetadata: (sessionId: string) => GroupMetadataStore; readonly chatMetadata: (sessionId: string) => ChatMetadataStore; readonly deviceList: (sessionId: string) => DeviceListStore; readonly messageSecret: (sessionId: string) => MessageSecretStore }"
+    )]
+    pub fn caches<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        self.factories(env, &Domain::CACHES)
+    }
+
+    /// For `createStore`: a typed native handle (not part of the public API).
+    #[napi(getter, js_name = "__wastoreBackend", skip_typescript)]
+    pub fn native_handle(&self) -> External<BackendLink> {
+        External::new(BackendLink { inner: Arc::clone(&self.inner), gate: Arc::clone(&self.gate) })
+    }
+
+    /// Closes pools and files. Idempotent.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn destroy(&self) -> Result<Reply<()>> {
+        Ok(Reply::store(Self::shut(Arc::clone(&self.inner), Arc::clone(&self.gate)).await))
+    }
+}
+
+/// `cacheTtlMs` of a backend option object.
+pub fn read_cache_ttls(options: &In, field: &str) -> StoreResult<CacheTtls> {
+    let pairs = number_pairs(&options.field(field)?)?;
+    cache_ttls_with_overrides(&pairs, &format!("{}.{field}", options.path))
+}
+
+/// `{ name: number }` → pairs, with config errors.
+pub fn number_pairs(obj: &In) -> StoreResult<Vec<(String, f64)>> {
+    if obj.is_nullish() {
+        return Ok(Vec::new());
+    }
+    entries(obj)?.into_iter().map(|(k, v)| Ok((k, v.number().map_err(as_config)?))).collect()
+}
+
+/// Own enumerable entries of an options object.
+pub fn entries(obj: &In) -> StoreResult<Vec<(String, In)>> {
+    let o = obj.clone().object().map_err(as_config)?;
+    o.map_entries().map_err(as_config)?.into_iter().map(|(k, v)| Ok((k.string()?, v))).collect()
+}
+
+/// Option errors are configuration errors.
+pub fn as_config(e: StoreError) -> StoreError {
+    StoreError::invalid_config(e.message)
+}
+
+fn options_object(env: &Env, options: Option<Unknown>, name: &str) -> StoreResult<In> {
+    match options {
+        None => Ok(In::new(env.raw(), Object::new(env).map_err(|e| StoreError::invalid_config(e.reason))?.raw(), name)),
+        Some(v) => {
+            let i = In::new(env.raw(), v.raw(), name);
+            if i.type_of() == sys::ValueType::napi_undefined {
+                return options_object(env, None, name);
+            }
+            i.object().map_err(as_config)
+        }
+    }
+}
+
+fn reject_unknown(options: &In, allowed: &[&str]) -> StoreResult<()> {
+    for (key, _) in entries(options)? {
+        if !allowed.contains(&key.as_str()) {
+            return Err(StoreError::invalid_config(format!("{}.{key} is not an option; use {}", options.path, allowed.join(", "))));
+        }
+    }
+    Ok(())
+}
+
+fn parse_sqlite(options: &In) -> StoreResult<SqliteOptions> {
+    reject_unknown(options, &["path", "pragmas", "tableNames", "cacheTtlMs", "logger"])?;
+    let path = options.field("path")?.string().map_err(as_config)?;
+    if path.is_empty() {
+        return Err(StoreError::invalid_config("options.path must be a file path or ':memory:'"));
+    }
+    let text_pairs = |field: &str| -> StoreResult<Vec<(String, String)>> {
+        let obj = options.field(field)?;
+        if obj.is_nullish() {
+            return Ok(Vec::new());
+        }
+        entries(&obj)?
+            .into_iter()
+            .map(|(k, v)| {
+                let text = match v.type_of() {
+                    sys::ValueType::napi_number => v.number().map(|n| n.to_string()),
+                    _ => v.string(),
+                };
+                Ok((k, text.map_err(as_config)?))
+            })
+            .collect()
+    };
+    Ok(SqliteOptions {
+        path,
+        pragmas: text_pairs("pragmas")?,
+        table_names: text_pairs("tableNames")?,
+        cache_ttls: read_cache_ttls(options, "cacheTtlMs")?,
+    })
+}
+
+/// An embedded SQLite backend (bundled SQLite, WAL). Many sessions share one file.
+#[napi(ts_args_type = "options: SqliteStoreOptions")]
+pub fn create_sqlite_store(env: Env, options: Unknown) -> Result<StoreBackend> {
+    let opts = options_object(&env, Some(options), "options").and_then(|o| parse_sqlite(&o)).or_throw(&env)?;
+    let backend = SqliteBackend::new(opts).or_throw(&env)?;
+    Ok(StoreBackend::new(Arc::new(backend)))
+}
+
+/// The in-memory backend, pluggable like any other (data lives as long as the process).
+#[napi(ts_args_type = "options?: MemoryStoreOptions")]
+pub fn create_memory_store(env: Env, options: Option<Unknown>) -> Result<StoreBackend> {
+    let parsed = (|| {
+        let o = options_object(&env, options, "options")?;
+        reject_unknown(&o, &["limits", "cacheTtlMs"])?;
+        let limits = MemoryLimits::with_overrides(&number_pairs(&o.field("limits")?)?, "options.limits")?;
+        Ok::<_, StoreError>((limits, read_cache_ttls(&o, "cacheTtlMs")?))
+    })();
+    let (limits, ttls) = parsed.or_throw(&env)?;
+    Ok(StoreBackend::new(Arc::new(MemoryBackend::new(limits, ttls))))
+}

@@ -1,0 +1,247 @@
+//! The mailbox domains (messages, threads, contacts) and privacy tokens.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::domain::contacts::{get_contact_or_by_phone, ContactStore as ContactDomain, StoredContact};
+use crate::domain::messages::{MessageStore as MessageDomain, StoredMessage};
+use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore as PrivacyTokenDomain};
+use crate::domain::threads::{StoredThread, ThreadStore as ThreadDomain};
+use crate::error::{StoreError, StoreResult};
+
+use crate::node::errors::Reply;
+use crate::node::handle::Handle;
+use crate::node::input::{Arg, Id, Num};
+use crate::node::records_out::{JsPrivacyToken, JsStoredContact, JsStoredMessage, JsStoredThread};
+
+/// A `limit` argument: a positive integer, or the default when omitted.
+fn limit(value: Option<Num>, default: u32) -> StoreResult<u32> {
+    match value {
+        None => Ok(default),
+        Some(Num(n)) if n.fract() == 0.0 && n >= 1.0 => Ok(n.min(u32::MAX as f64) as u32),
+        Some(Num(n)) => Err(StoreError::invalid_argument(format!("limit must be a positive integer, got {n}"))),
+    }
+}
+
+#[napi]
+pub struct PrivacyTokenStore {
+    h: Handle<dyn PrivacyTokenDomain>,
+}
+
+impl PrivacyTokenStore {
+    pub(crate) fn new(h: Handle<dyn PrivacyTokenDomain>) -> Self {
+        Self { h }
+    }
+}
+
+#[napi]
+impl PrivacyTokenStore {
+    /// Field-level merge: absent fields keep their stored values; `updatedAtMs` is overwritten.
+    #[napi(ts_args_type = "record: PrivacyTokenRecord", ts_return_type = "Promise<void>")]
+    pub async fn upsert(&self, record: Arg<PrivacyToken>) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.upsert_privacy_tokens(&sid, vec![record.0]).await }).await
+    }
+
+    #[napi(ts_args_type = "records: readonly PrivacyTokenRecord[]", ts_return_type = "Promise<void>")]
+    pub async fn upsert_batch(&self, records: Arg<Vec<PrivacyToken>>) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.upsert_privacy_tokens(&sid, records.0).await }).await
+    }
+
+    #[napi(ts_args_type = "jid: string", ts_return_type = "Promise<PrivacyTokenRecord | null>")]
+    pub async fn get_by_jid(&self, jid: Arg<Id>) -> Result<Reply<Option<JsPrivacyToken>>> {
+        self.h.call(|s, sid| async move { Ok(s.get_privacy_token(&sid, &jid.0 .0).await?.map(Into::into)) }).await
+    }
+
+    #[napi(ts_args_type = "jid: string", ts_return_type = "Promise<number>")]
+    pub async fn delete_by_jid(&self, jid: Arg<Id>) -> Result<Reply<u32>> {
+        self.h.call(|s, sid| async move { s.delete_privacy_token(&sid, &jid.0 .0).await }).await
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn clear(&self) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
+    }
+
+    #[napi]
+    pub async fn destroy(&self) -> Result<()> {
+        self.h.destroy();
+        Ok(())
+    }
+}
+
+#[napi]
+pub struct MessageStore {
+    h: Handle<dyn MessageDomain>,
+}
+
+impl MessageStore {
+    pub(crate) fn new(h: Handle<dyn MessageDomain>) -> Self {
+        Self { h }
+    }
+}
+
+#[napi]
+impl MessageStore {
+    /// Full replace by id.
+    #[napi(ts_args_type = "record: StoredMessageRecord", ts_return_type = "Promise<void>")]
+    pub async fn upsert(&self, record: Arg<StoredMessage>) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.upsert_messages(&sid, vec![record.0]).await }).await
+    }
+
+    #[napi(ts_args_type = "records: readonly StoredMessageRecord[]", ts_return_type = "Promise<void>")]
+    pub async fn upsert_batch(&self, records: Arg<Vec<StoredMessage>>) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.upsert_messages(&sid, records.0).await }).await
+    }
+
+    #[napi(ts_args_type = "id: string", ts_return_type = "Promise<StoredMessageRecord | null>")]
+    pub async fn get_by_id(&self, id: Arg<Id>) -> Result<Reply<Option<JsStoredMessage>>> {
+        self.h.call(|s, sid| async move { Ok(s.get_message(&sid, &id.0 .0).await?.map(Into::into)) }).await
+    }
+
+    /// Newest first (`timestampMs` desc, then id desc); with `beforeTimestampMs`, only older messages.
+    #[napi(
+        ts_args_type = "threadJid: string, limit?: number, beforeTimestampMs?: number",
+        ts_return_type = "Promise<StoredMessageRecord[]>"
+    )]
+    pub async fn list_by_thread(
+        &self,
+        thread_jid: Arg<Id>,
+        limit_arg: Arg<Option<Num>>,
+        before: Arg<Option<crate::node::input::Int>>,
+    ) -> Result<Reply<Vec<JsStoredMessage>>> {
+        let limit = match limit(limit_arg.0, 50) {
+            Ok(l) => l,
+            Err(e) => return Ok(Reply::store(Err(e))),
+        };
+        let before = before.0.map(|b| b.0);
+        self.h
+            .call(|s, sid| async move {
+                Ok(s.list_messages_by_thread(&sid, &thread_jid.0 .0, limit, before).await?.into_iter().map(Into::into).collect())
+            })
+            .await
+    }
+
+    #[napi(ts_args_type = "id: string", ts_return_type = "Promise<number>")]
+    pub async fn delete_by_id(&self, id: Arg<Id>) -> Result<Reply<u32>> {
+        self.h.call(|s, sid| async move { s.delete_message(&sid, &id.0 .0).await }).await
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn clear(&self) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
+    }
+
+    #[napi]
+    pub async fn destroy(&self) -> Result<()> {
+        self.h.destroy();
+        Ok(())
+    }
+}
+
+#[napi]
+pub struct ThreadStore {
+    h: Handle<dyn ThreadDomain>,
+}
+
+impl ThreadStore {
+    pub(crate) fn new(h: Handle<dyn ThreadDomain>) -> Self {
+        Self { h }
+    }
+}
+
+#[napi]
+impl ThreadStore {
+    /// Field-level merge: absent fields keep their stored values.
+    #[napi(ts_args_type = "record: StoredThreadRecord", ts_return_type = "Promise<void>")]
+    pub async fn upsert(&self, record: Arg<StoredThread>) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.upsert_threads(&sid, vec![record.0]).await }).await
+    }
+
+    #[napi(ts_args_type = "records: readonly StoredThreadRecord[]", ts_return_type = "Promise<void>")]
+    pub async fn upsert_batch(&self, records: Arg<Vec<StoredThread>>) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.upsert_threads(&sid, records.0).await }).await
+    }
+
+    #[napi(ts_args_type = "jid: string", ts_return_type = "Promise<StoredThreadRecord | null>")]
+    pub async fn get_by_jid(&self, jid: Arg<Id>) -> Result<Reply<Option<JsStoredThread>>> {
+        self.h.call(|s, sid| async move { Ok(s.get_thread(&sid, &jid.0 .0).await?.map(Into::into)) }).await
+    }
+
+    /// At most `limit` (default 100) threads, in no defined order.
+    #[napi(ts_args_type = "limit?: number", ts_return_type = "Promise<StoredThreadRecord[]>")]
+    pub async fn list(&self, limit_arg: Arg<Option<Num>>) -> Result<Reply<Vec<JsStoredThread>>> {
+        let limit = match limit(limit_arg.0, 100) {
+            Ok(l) => l,
+            Err(e) => return Ok(Reply::store(Err(e))),
+        };
+        self.h.call(|s, sid| async move { Ok(s.list_threads(&sid, limit).await?.into_iter().map(Into::into).collect()) }).await
+    }
+
+    #[napi(ts_args_type = "jid: string", ts_return_type = "Promise<number>")]
+    pub async fn delete_by_jid(&self, jid: Arg<Id>) -> Result<Reply<u32>> {
+        self.h.call(|s, sid| async move { s.delete_thread(&sid, &jid.0 .0).await }).await
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn clear(&self) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
+    }
+
+    #[napi]
+    pub async fn destroy(&self) -> Result<()> {
+        self.h.destroy();
+        Ok(())
+    }
+}
+
+#[napi]
+pub struct ContactStore {
+    h: Handle<dyn ContactDomain>,
+}
+
+impl ContactStore {
+    pub(crate) fn new(h: Handle<dyn ContactDomain>) -> Self {
+        Self { h }
+    }
+}
+
+#[napi]
+impl ContactStore {
+    /// Field-level merge; `lastUpdatedMs` keeps the larger value.
+    #[napi(ts_args_type = "record: StoredContactRecord", ts_return_type = "Promise<void>")]
+    pub async fn upsert(&self, record: Arg<StoredContact>) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.upsert_contacts(&sid, vec![record.0]).await }).await
+    }
+
+    #[napi(ts_args_type = "records: readonly StoredContactRecord[]", ts_return_type = "Promise<void>")]
+    pub async fn upsert_batch(&self, records: Arg<Vec<StoredContact>>) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.upsert_contacts(&sid, records.0).await }).await
+    }
+
+    /// A direct hit, else (for a `…@s.whatsapp.net` jid) the contact whose `phoneNumber` is that jid.
+    #[napi(ts_args_type = "jid: string", ts_return_type = "Promise<StoredContactRecord | null>")]
+    pub async fn get_by_jid(&self, jid: Arg<Id>) -> Result<Reply<Option<JsStoredContact>>> {
+        self.h.call(|s, sid| async move { Ok(get_contact_or_by_phone(&*s, &sid, &jid.0 .0).await?.map(Into::into)) }).await
+    }
+
+    #[napi(ts_args_type = "pn: string", ts_return_type = "Promise<StoredContactRecord | null>")]
+    pub async fn get_by_phone_number(&self, pn: Arg<Id>) -> Result<Reply<Option<JsStoredContact>>> {
+        self.h.call(|s, sid| async move { Ok(s.get_contact_by_phone_number(&sid, &pn.0 .0).await?.map(Into::into)) }).await
+    }
+
+    #[napi(ts_args_type = "jid: string", ts_return_type = "Promise<number>")]
+    pub async fn delete_by_jid(&self, jid: Arg<Id>) -> Result<Reply<u32>> {
+        self.h.call(|s, sid| async move { s.delete_contact(&sid, &jid.0 .0).await }).await
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn clear(&self) -> Result<Reply<()>> {
+        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
+    }
+
+    #[napi]
+    pub async fn destroy(&self) -> Result<()> {
+        self.h.destroy();
+        Ok(())
+    }
+}

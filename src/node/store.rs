@@ -1,0 +1,501 @@
+//! `createStore`, `Store` and `StoreSession`: zapo's routing of each domain to
+//! a provider, per-id memoized session bundles, and their teardown.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+use tokio::sync::OnceCell;
+
+use crate::backend::memory::MemoryBackend;
+use crate::backend::noop::NoopBackend;
+use crate::cache_layer::{CacheLayerConfig, DEFAULT_L1_ENTRIES, DEFAULT_PRIVACY_TOKEN_L1_ENTRIES};
+use crate::config::{cache_ttls_with_overrides, normalize_session_id, positive_integer, resolve_providers, MemoryLimits, Provider};
+use crate::domain::{Backend, Domain};
+use crate::error::{ErrorCode, StoreError, StoreResult};
+
+use super::backend::{as_config, domain_object, entries, number_pairs, BackendLink, StoreBackend, BACKEND_HANDLE};
+use super::errors::{to_napi, OrThrow, Reply};
+use super::handle::Gate;
+use super::input::In;
+use super::js_ref::{JsRef, Raw};
+
+/// Where one domain of every session goes.
+#[derive(Clone)]
+struct Route {
+    backend: Arc<dyn Backend>,
+    gate: Arc<Gate>,
+    /// A user backend (not the memory or 'none' provider): only these get the `cacheLayer` L1.
+    durable: bool,
+}
+
+/// The Send part of a session: enough to tear it down from a future.
+struct SessionCore {
+    sid: Arc<str>,
+    gate: Arc<Gate>,
+    routes: Arc<HashMap<Domain, Route>>,
+    layer: CacheLayerConfig,
+    /// Set once by the first `destroy()`; later calls get the same outcome.
+    destroyed: OnceCell<std::result::Result<(), (ErrorCode, String)>>,
+}
+
+impl SessionCore {
+    /// Sync half of `destroy()`: close every object of the session and let
+    /// backends drop per-session memory (done now, so a new bundle for the same
+    /// id cannot lose data to a late teardown).
+    fn close(&self) {
+        if !self.gate.is_closed() {
+            self.gate.close();
+            for domain in Domain::PERSISTENT {
+                if let Some(r) = self.routes.get(&domain) {
+                    r.backend.release_session(&self.sid, domain);
+                }
+            }
+        }
+    }
+
+    /// Async half: clear the caches (a persistent retry cache is wiped on graceful destroy, as in zapo).
+    async fn teardown(self: Arc<Self>) -> StoreResult<()> {
+        let outcome = self
+            .destroyed
+            .get_or_init(|| async {
+                let failures = clear_caches(&self.routes, &self.sid).await;
+                match failures.into_iter().next() {
+                    None => Ok(()),
+                    Some(e) => Err((e.code, e.message)),
+                }
+            })
+            .await;
+        outcome.clone().map_err(|(code, message)| StoreError::new(code, format!("session teardown: {message}")))
+    }
+}
+
+/// `clear()` then release on every cache domain of `sid`; returns the failures.
+async fn clear_caches(routes: &HashMap<Domain, Route>, sid: &str) -> Vec<StoreError> {
+    use crate::domain::{chat_metadata::ChatMetadataStore, device_list::DeviceListStore, group_metadata::GroupMetadataStore, message_secret::MessageSecretStore, retry::RetryStore};
+    let mut failures = Vec::new();
+    for domain in Domain::CACHES {
+        let Some(route) = routes.get(&domain) else { continue };
+        if route.gate.is_closed() {
+            continue;
+        }
+        let b = &*route.backend;
+        let r = match domain {
+            Domain::Retry => RetryStore::clear(b, sid).await,
+            Domain::GroupMetadata => GroupMetadataStore::clear(b, sid).await,
+            Domain::ChatMetadata => ChatMetadataStore::clear(b, sid).await,
+            Domain::DeviceList => DeviceListStore::clear(b, sid).await,
+            _ => MessageSecretStore::clear(b, sid).await,
+        };
+        if let Err(e) = r {
+            failures.push(e);
+        }
+        b.release_session(sid, domain);
+    }
+    failures
+}
+
+struct StoreInner {
+    routes: Arc<HashMap<Domain, Route>>,
+    layer: CacheLayerConfig,
+    /// Each distinct backend once, for `store.destroy()`.
+    backends: Vec<Route>,
+    gate: Arc<Gate>,
+    sessions: RefCell<HashMap<String, (JsRef, Arc<SessionCore>)>>,
+    /// Destroyed sessions whose teardown may still be running.
+    retired: RefCell<Vec<Arc<SessionCore>>>,
+    destroyed: Arc<OnceCell<std::result::Result<(), (ErrorCode, String)>>>,
+}
+
+/// A store built by `createStore`.
+#[napi]
+pub struct Store {
+    inner: Rc<StoreInner>,
+}
+
+/// The current cache objects of a session and the gate that closes them together.
+type CacheSet = (Arc<Gate>, Vec<(Domain, JsRef)>);
+
+/// One session's bundle of domain stores.
+#[napi]
+pub struct StoreSession {
+    core: Arc<SessionCore>,
+    store: Weak<StoreInner>,
+    persistent: Vec<(Domain, JsRef)>,
+    caches: RefCell<CacheSet>,
+    /// The promise of the first `destroy()`, returned again on repeat calls.
+    destroying: RefCell<Option<JsRef>>,
+}
+
+fn make_objects(env: sys::napi_env, core: &SessionCore, domains: &[Domain], gate: &Arc<Gate>) -> Result<Vec<(Domain, JsRef)>> {
+    domains
+        .iter()
+        .map(|&d| {
+            let route = core.routes.get(&d).ok_or_else(|| napi::Error::from_reason(format!("no provider for {}", d.name())))?;
+            let g = Gate::child("this session", &[gate, &route.gate]);
+            let l1 = match d {
+                Domain::Session => core.layer.session,
+                Domain::Identity => core.layer.identity,
+                Domain::SenderKey => core.layer.sender_key,
+                Domain::PrivacyToken => core.layer.privacy_token,
+                _ => None,
+            }
+            .filter(|_| route.durable);
+            let v = domain_object(env, &route.backend, d, Arc::clone(&core.sid), g, l1)?;
+            Ok((d, JsRef::new(env, v)?))
+        })
+        .collect()
+}
+
+impl StoreSession {
+    fn get(&self, domain: Domain) -> Result<Raw> {
+        let list = if domain.is_cache() { None } else { Some(&self.persistent) };
+        let value = match list {
+            Some(l) => l.iter().find(|(d, _)| *d == domain).map(|(_, r)| r.value()),
+            None => self.caches.borrow().1.iter().find(|(d, _)| *d == domain).map(|(_, r)| r.value()),
+        };
+        value.unwrap_or_else(|| Err(napi::Error::from_reason(format!("no {} store", domain.name())))).map(Raw)
+    }
+}
+
+#[napi]
+impl StoreSession {
+    /// The trimmed session id.
+    #[napi(getter)]
+    pub fn session_id(&self) -> String {
+        self.core.sid.to_string()
+    }
+
+    #[napi(getter, ts_return_type = "AuthStore")]
+    pub fn auth(&self) -> Result<Raw> {
+        self.get(Domain::Auth)
+    }
+    #[napi(getter, ts_return_type = "SignalStore")]
+    pub fn signal(&self) -> Result<Raw> {
+        self.get(Domain::Signal)
+    }
+    #[napi(getter, ts_return_type = "PreKeyStore")]
+    pub fn pre_key(&self) -> Result<Raw> {
+        self.get(Domain::PreKey)
+    }
+    #[napi(getter, ts_return_type = "SessionStore")]
+    pub fn session(&self) -> Result<Raw> {
+        self.get(Domain::Session)
+    }
+    #[napi(getter, ts_return_type = "IdentityStore")]
+    pub fn identity(&self) -> Result<Raw> {
+        self.get(Domain::Identity)
+    }
+    #[napi(getter, ts_return_type = "SenderKeyStore")]
+    pub fn sender_key(&self) -> Result<Raw> {
+        self.get(Domain::SenderKey)
+    }
+    #[napi(getter, ts_return_type = "AppStateStore")]
+    pub fn app_state(&self) -> Result<Raw> {
+        self.get(Domain::AppState)
+    }
+    #[napi(getter, ts_return_type = "PrivacyTokenStore")]
+    pub fn privacy_token(&self) -> Result<Raw> {
+        self.get(Domain::PrivacyToken)
+    }
+    #[napi(getter, ts_return_type = "MessageStore")]
+    pub fn messages(&self) -> Result<Raw> {
+        self.get(Domain::Messages)
+    }
+    #[napi(getter, ts_return_type = "ThreadStore")]
+    pub fn threads(&self) -> Result<Raw> {
+        self.get(Domain::Threads)
+    }
+    #[napi(getter, ts_return_type = "ContactStore")]
+    pub fn contacts(&self) -> Result<Raw> {
+        self.get(Domain::Contacts)
+    }
+    #[napi(getter, ts_return_type = "RetryStore")]
+    pub fn retry(&self) -> Result<Raw> {
+        self.get(Domain::Retry)
+    }
+    #[napi(getter, ts_return_type = "GroupMetadataStore")]
+    pub fn group_metadata(&self) -> Result<Raw> {
+        self.get(Domain::GroupMetadata)
+    }
+    #[napi(getter, ts_return_type = "ChatMetadataStore")]
+    pub fn chat_metadata(&self) -> Result<Raw> {
+        self.get(Domain::ChatMetadata)
+    }
+    #[napi(getter, ts_return_type = "DeviceListStore")]
+    pub fn device_list(&self) -> Result<Raw> {
+        self.get(Domain::DeviceList)
+    }
+    #[napi(getter, ts_return_type = "MessageSecretStore")]
+    pub fn message_secret(&self) -> Result<Raw> {
+        self.get(Domain::MessageSecret)
+    }
+
+    /// Clears and closes every cache of this session, then puts fresh cache
+    /// objects behind the getters. Old cache objects reject `STORE_CLOSED`.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn destroy_caches<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, Reply<()>>> {
+        if let Err(e) = self.core.gate.check() {
+            return env.spawn_future(async move { Ok(Reply::store(Err(e))) });
+        }
+        let fresh_gate = Gate::child("these caches", &[&self.core.gate]);
+        let fresh = make_objects(env.raw(), &self.core, &Domain::CACHES, &fresh_gate)?;
+        let (old_gate, _old) = self.caches.replace((fresh_gate, fresh));
+        old_gate.close();
+        let (routes, sid) = (Arc::clone(&self.core.routes), Arc::clone(&self.core.sid));
+        env.spawn_future(async move {
+            let failures = clear_caches(&routes, &sid).await;
+            Ok(Reply::store(match failures.len() {
+                0 => Ok(()),
+                n => Err(StoreError::new(
+                    failures[0].code,
+                    format!("cache reset finished with {n} failure(s); fresh caches are in place but old entries may remain: {}", failures[0].message),
+                )),
+            }))
+        })
+    }
+
+    /// Closes the session: the id is un-memoized at once (a new `store.session(id)`
+    /// builds a fresh bundle), every object rejects `STORE_CLOSED`, caches are
+    /// cleared. Durable data stays. Repeated calls share one outcome.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn destroy(&self, env: &Env) -> Result<Raw> {
+        if let Some(p) = self.destroying.borrow().as_ref() {
+            return p.value().map(Raw);
+        }
+        if let Some(store) = self.store.upgrade() {
+            let mut sessions = store.sessions.borrow_mut();
+            if sessions.get(&*self.core.sid).is_some_and(|(_, c)| Arc::ptr_eq(c, &self.core)) {
+                sessions.remove(&*self.core.sid);
+            }
+            store.retired.borrow_mut().push(Arc::clone(&self.core));
+        }
+        self.core.close();
+        let core = Arc::clone(&self.core);
+        let promise = env.spawn_future(async move { Ok(Reply::store(core.teardown().await)) })?;
+        let raw = promise.raw();
+        *self.destroying.borrow_mut() = Some(JsRef::new(env.raw(), raw)?);
+        Ok(Raw(raw))
+    }
+}
+
+#[napi]
+impl Store {
+    /// The bundle for `sessionId` (trimmed), built on first use and memoized.
+    #[napi(ts_args_type = "sessionId: string", ts_return_type = "StoreSession")]
+    pub fn session(&self, env: Env, session_id: Unknown) -> Result<Raw> {
+        let inner = &self.inner;
+        if inner.gate.is_closed() {
+            return Err(to_napi(env.raw(), &StoreError::closed("this store")));
+        }
+        let sid = In::new(env.raw(), session_id.raw(), "sessionId").string().and_then(|s| normalize_session_id(&s)).or_throw(&env)?;
+        if let Some((r, _)) = inner.sessions.borrow().get(&sid) {
+            return r.value().map(Raw);
+        }
+        inner.retired.borrow_mut().retain(|c| c.destroyed.get().is_none());
+        let core = Arc::new(SessionCore {
+            sid: Arc::from(sid.as_str()),
+            gate: Gate::child("this session", &[&inner.gate]),
+            routes: Arc::clone(&inner.routes),
+            layer: inner.layer,
+            destroyed: OnceCell::new(),
+        });
+        let persistent = make_objects(env.raw(), &core, &Domain::PERSISTENT, &core.gate)?;
+        let cache_gate = Gate::child("these caches", &[&core.gate]);
+        let caches = make_objects(env.raw(), &core, &Domain::CACHES, &cache_gate)?;
+        let session = StoreSession { core: Arc::clone(&core), store: Rc::downgrade(inner), persistent, caches: RefCell::new((cache_gate, caches)), destroying: RefCell::new(None) };
+        let value = unsafe { ToNapiValue::to_napi_value(env.raw(), session)? };
+        inner.sessions.borrow_mut().insert(sid, (JsRef::new(env.raw(), value)?, core));
+        Ok(Raw(value))
+    }
+
+    /// Destroys every session, then each backend once. Idempotent.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn destroy<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, Reply<()>>> {
+        let inner = &self.inner;
+        inner.gate.close();
+        let mut cores: Vec<Arc<SessionCore>> = inner.sessions.borrow_mut().drain().map(|(_, (_, c))| c).collect();
+        cores.extend(inner.retired.borrow_mut().drain(..));
+        for c in &cores {
+            c.close();
+        }
+        let backends = inner.backends.clone();
+        let once = Arc::clone(&inner.destroyed);
+        env.spawn_future(async move {
+            let outcome = once
+                .get_or_init(|| async move {
+                    let mut first: Option<StoreError> = None;
+                    for c in cores {
+                        if let Err(e) = c.teardown().await {
+                            first.get_or_insert(e);
+                        }
+                    }
+                    for b in backends {
+                        if let Err(e) = StoreBackend::shut(b.backend, b.gate).await {
+                            first.get_or_insert(e);
+                        }
+                    }
+                    first.map_or(Ok(()), |e| Err((e.code, e.message)))
+                })
+                .await;
+            Ok(Reply::store(outcome.clone().map_err(|(code, msg)| StoreError::new(code, msg))))
+        })
+    }
+}
+
+/// `{ domain: 'providerName' }` maps of `providers` / `cacheProviders`.
+fn provider_map(options: &In, field: &str) -> StoreResult<HashMap<String, String>> {
+    let obj = options.field(field)?;
+    if obj.is_nullish() {
+        return Ok(HashMap::new());
+    }
+    entries(&obj)?.into_iter().map(|(k, v)| Ok((k, v.string().map_err(as_config)?))).collect()
+}
+
+/// zapo's `cacheLayer`: per-domain flags plus optional per-domain entry limits.
+fn parse_cache_layer(options: &In) -> StoreResult<CacheLayerConfig> {
+    let mut config = CacheLayerConfig::default();
+    let layer = options.field("cacheLayer")?;
+    if layer.is_nullish() {
+        return Ok(config);
+    }
+    const FLAGS: [&str; 4] = ["session", "identity", "senderKey", "privacyToken"];
+    let mut limits: HashMap<String, usize> = HashMap::new();
+    for (key, value) in entries(&layer)? {
+        if key == "limits" {
+            for (name, n) in number_pairs(&value)? {
+                if !FLAGS.contains(&name.as_str()) {
+                    return Err(StoreError::invalid_config(format!("cacheLayer.limits.{name} is not a cacheLayer domain; use {}", FLAGS.join(", "))));
+                }
+                limits.insert(name.clone(), positive_integer(&format!("cacheLayer.limits.{name}"), n)? as usize);
+            }
+        } else if !FLAGS.contains(&key.as_str()) {
+            return Err(StoreError::invalid_config(format!("cacheLayer.{key} is not an option; use {}, limits", FLAGS.join(", "))));
+        }
+    }
+    for name in FLAGS {
+        let flag = layer.field(name)?;
+        let on = if flag.is_nullish() { false } else { flag.bool().map_err(as_config)? };
+        if !on {
+            continue;
+        }
+        let default = if name == "privacyToken" { DEFAULT_PRIVACY_TOKEN_L1_ENTRIES } else { DEFAULT_L1_ENTRIES };
+        let n = Some(limits.get(name).copied().unwrap_or(default));
+        match name {
+            "session" => config.session = n,
+            "identity" => config.identity = n,
+            "senderKey" => config.sender_key = n,
+            _ => config.privacy_token = n,
+        }
+    }
+    Ok(config)
+}
+
+fn build_store(env: &Env, options: Option<Unknown>) -> StoreResult<StoreInner> {
+    let opts = match options {
+        Some(v) if In::new(env.raw(), v.raw(), "options").type_of() != sys::ValueType::napi_undefined => {
+            In::new(env.raw(), v.raw(), "options").object().map_err(as_config)?
+        }
+        _ => return build_from(None),
+    };
+    build_from(Some(opts))
+}
+
+fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
+    let mut backends: Vec<(String, Route)> = Vec::new();
+    let (mut providers, mut cache_providers) = (HashMap::new(), HashMap::new());
+    let (mut limits, mut ttls) = (MemoryLimits::default(), Default::default());
+    let mut layer = CacheLayerConfig::default();
+    if let Some(o) = &opts {
+        for (key, _) in entries(o)? {
+            if !["backends", "providers", "cacheProviders", "memory", "cacheLayer", "logger"].contains(&key.as_str()) {
+                return Err(StoreError::invalid_config(format!(
+                    "options.{key} is not a createStore option; use backends, providers, cacheProviders, memory, cacheLayer, logger"
+                )));
+            }
+        }
+        let b = o.field("backends")?;
+        if !b.is_nullish() {
+            for (name, value) in entries(&b)? {
+                let backend = backend_of(&value).ok_or_else(|| {
+                    StoreError::invalid_config(format!(
+                        "backends.{name} is not a wastore backend; create it with createSqliteStore(...) or createMemoryStore(...)"
+                    ))
+                })?;
+                backends.push((name, backend));
+            }
+        }
+        providers = provider_map(o, "providers")?;
+        cache_providers = provider_map(o, "cacheProviders")?;
+        let memory = o.field("memory")?;
+        if !memory.is_nullish() {
+            for (key, _) in entries(&memory)? {
+                if key != "limits" && key != "cacheTtlMs" {
+                    return Err(StoreError::invalid_config(format!("memory.{key} is not an option; use limits, cacheTtlMs")));
+                }
+            }
+            limits = MemoryLimits::with_overrides(&number_pairs(&memory.field("limits")?)?, "memory.limits")?;
+            ttls = cache_ttls_with_overrides(&number_pairs(&memory.field("cacheTtlMs")?)?, "memory.cacheTtlMs")?;
+        }
+        layer = parse_cache_layer(o)?;
+        let logger = o.field("logger")?;
+        if !logger.is_nullish() && logger.type_of() != sys::ValueType::napi_object {
+            return Err(StoreError::invalid_config("logger must be a logger object (pino-like: info, warn, error, …)"));
+        }
+    }
+    let names: Vec<String> = backends.iter().map(|(n, _)| n.clone()).collect();
+    let resolved = resolve_providers(&names, &providers, &cache_providers)?;
+    let memory = Route { backend: Arc::new(MemoryBackend::new(limits, ttls)), gate: Gate::root("the memory provider"), durable: false };
+    let none = Route { backend: Arc::new(NoopBackend::new(ttls)), gate: Gate::root("the 'none' provider"), durable: false };
+    let mut routes = HashMap::new();
+    for (domain, provider) in resolved {
+        let route = match provider {
+            Provider::Memory => memory.clone(),
+            Provider::None => none.clone(),
+            Provider::Backend(name) => backends.iter().find(|(n, _)| *n == name).map(|(_, r)| r.clone()).ok_or_else(|| {
+                StoreError::invalid_config(format!("unknown backend '{name}'"))
+            })?,
+        };
+        routes.insert(domain, route);
+    }
+    // Each distinct backend once (the same object may be listed under two names).
+    let mut unique: Vec<Route> = vec![memory];
+    for (_, r) in backends {
+        if !unique.iter().any(|u| Arc::ptr_eq(&u.gate, &r.gate)) {
+            unique.push(r);
+        }
+    }
+    Ok(StoreInner {
+        routes: Arc::new(routes),
+        layer,
+        backends: unique,
+        gate: Gate::root("this store"),
+        sessions: RefCell::new(HashMap::new()),
+        retired: RefCell::new(Vec::new()),
+        destroyed: Arc::new(OnceCell::new()),
+    })
+}
+
+/// The backend behind a `StoreBackend` object, read through its hidden
+/// native handle: an `External` whose Rust type is checked, so no other
+/// object (not even a look-alike) can pass for a backend.
+fn backend_of(value: &In) -> Option<Route> {
+    if value.type_of() != sys::ValueType::napi_object {
+        return None;
+    }
+    let handle = value.field(BACKEND_HANDLE).ok()?;
+    let link = unsafe { ExternalRef::<BackendLink>::from_napi_value(handle.env, handle.value) }.ok()?;
+    Some(Route { backend: Arc::clone(&link.inner), gate: Arc::clone(&link.gate), durable: true })
+}
+
+/// zapo's `createStore`: routes each domain of every session to a backend, the
+/// memory provider or `'none'`, validated up front.
+#[napi(ts_args_type = "options?: CreateStoreOptions")]
+pub fn create_store(env: Env, options: Option<Unknown>) -> Result<Store> {
+    let inner = build_store(&env, options).or_throw(&env)?;
+    Ok(Store { inner: Rc::new(inner) })
+}
