@@ -148,6 +148,10 @@ export interface MemoryStoreOptions {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class AppStateStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   /** Every key and every initialized collection (index maps as plain records). */
   exportData(): Promise<AppStateExport>
   /** Skips keys whose `keyData` is unchanged; resolves to how many were inserted or changed. */
@@ -163,31 +167,36 @@ export declare class AppStateStore {
   getCollectionStates(collections: readonly string[]): Promise<AppStateCollectionState[]>
   /** Each update carries the full index map, which replaces the stored one. */
   setCollectionStates(updates: readonly { readonly collection: string; readonly version: number; readonly hash: Uint8Array; readonly indexValueMap: ReadonlyMap<string, Uint8Array> }[]): Promise<void>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
-/** `auth`: the device credentials of one session. */
+/** r" `auth`: the device credentials of one session. */
 export declare class AuthStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   /** The saved credentials, deep-equal to what was saved, or `null`. */
   load<T extends object = AuthCredentials>(): Promise<T | null>
   /** Replaces the whole snapshot atomically. */
   save(credentials: object): Promise<void>
-  clear(): Promise<void>
-  /** Closes this object; later calls reject `STORE_CLOSED`. */
-  destroy(): Promise<void>
 }
 
 export declare class ChatMetadataStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   upsertChatMetadata(snapshot: ChatMetadataSnapshot): Promise<void>
   getChatMetadata(chatJid: string, nowMs?: number): Promise<ChatMetadataSnapshot | null>
   deleteChatMetadata(chatJid: string): Promise<number>
   cleanupExpired(nowMs: number): Promise<number>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
 export declare class ContactStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   /** Field-level merge; `lastUpdatedMs` keeps the larger value. */
   upsert(record: StoredContactRecord): Promise<void>
   upsertBatch(records: readonly StoredContactRecord[]): Promise<void>
@@ -195,53 +204,63 @@ export declare class ContactStore {
   getByJid(jid: string): Promise<StoredContactRecord | null>
   getByPhoneNumber(pn: string): Promise<StoredContactRecord | null>
   deleteByJid(jid: string): Promise<number>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
 export declare class DeviceListStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   upsertUserDevicesBatch(snapshots: readonly DeviceListSnapshot[]): Promise<void>
   getUserDevicesBatch(userJids: readonly string[], nowMs?: number): Promise<(DeviceListSnapshot | null)[]>
   /** Matches the user in either addressing form (`userJid` or `altUserJid`). */
   findByAnyUserJid(jid: string, nowMs?: number): Promise<DeviceListSnapshot | null>
   deleteUserDevices(userJid: string): Promise<number>
   cleanupExpired(nowMs: number): Promise<number>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
 export declare class GroupMetadataStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   upsertGroupMetadata(snapshot: GroupMetadataSnapshot): Promise<void>
   /** `null` when absent or expired (`nowMs >= updatedAtMs + ttl`). */
   getGroupMetadata(groupJid: string, nowMs?: number): Promise<GroupMetadataSnapshot | null>
   deleteGroupMetadata(groupJid: string): Promise<number>
   cleanupExpired(nowMs: number): Promise<number>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
-/** `identity`: remote identity keys per address. */
+/** r" `identity`: remote identity keys per address. */
 export declare class IdentityStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   getRemoteIdentity(address: SignalAddress): Promise<Uint8Array | null>
   getRemoteIdentities(addresses: readonly SignalAddress[]): Promise<(Uint8Array | null)[]>
   setRemoteIdentity(address: SignalAddress, identityKey: Uint8Array): Promise<void>
   setRemoteIdentities(entries: readonly { readonly address: SignalAddress; readonly identityKey: Uint8Array }[]): Promise<void>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
 export declare class MessageSecretStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   get(messageId: string, nowMs?: number): Promise<MessageSecretEntry | null>
   getBatch(messageIds: readonly string[], nowMs?: number): Promise<(MessageSecretEntry | null)[]>
   /** Expires at write time + the message-secret TTL. */
   set(messageId: string, entry: MessageSecretEntry): Promise<void>
   setBatch(entries: readonly { readonly messageId: string; readonly entry: MessageSecretEntry }[]): Promise<void>
   cleanupExpired(nowMs: number): Promise<number>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
 export declare class MessageStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   /** Full replace by id. */
   upsert(record: StoredMessageRecord): Promise<void>
   upsertBatch(records: readonly StoredMessageRecord[]): Promise<void>
@@ -249,11 +268,14 @@ export declare class MessageStore {
   /** Newest first (`timestampMs` desc, then id desc); with `beforeTimestampMs`, only older messages. */
   listByThread(threadJid: string, limit?: number, beforeTimestampMs?: number): Promise<StoredMessageRecord[]>
   deleteById(id: string): Promise<number>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
+/** r" `preKey`: one-time pre-keys, the next-id counter and the server flag. */
 export declare class PreKeyStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   /** Upsert; raises the next-id counter past `keyId`. */
   putPreKey(record: PreKeyRecord): Promise<void>
   /** The `count` lowest-id keys not uploaded yet, generating fresh ids when there are too few. */
@@ -267,22 +289,25 @@ export declare class PreKeyStore {
   markKeyAsUploaded(keyId: number): Promise<void>
   setServerHasPreKeys(value: boolean): Promise<void>
   getServerHasPreKeys(): Promise<boolean>
-  /** Deletes every key and resets the counter to 1 and the server flag to false. */
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
 export declare class PrivacyTokenStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   /** Field-level merge: absent fields keep their stored values; `updatedAtMs` is overwritten. */
   upsert(record: PrivacyTokenRecord): Promise<void>
   upsertBatch(records: readonly PrivacyTokenRecord[]): Promise<void>
   getByJid(jid: string): Promise<PrivacyTokenRecord | null>
   deleteByJid(jid: string): Promise<number>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
 export declare class RetryStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   upsertOutboundMessage(record: RetryOutboundMessageRecord): Promise<void>
   getOutboundMessage(messageId: string): Promise<RetryOutboundMessageRecord | null>
   deleteOutboundMessage(messageId: string): Promise<number>
@@ -294,15 +319,17 @@ export declare class RetryStore {
   /** Atomic; resolves to the new count (1 on the first call). */
   incrementInboundCounter(messageId: string, requesterJid: string, updatedAtMs: number, expiresAtMs: number): Promise<number>
   cleanupExpired(nowMs: number): Promise<number>
-  clear(): Promise<void>
   getTtlMs(): number
   /** Whether replay payload objects are kept as objects (memory) rather than bytes. */
   supportsRawReplayPayload(): boolean
-  destroy(): Promise<void>
 }
 
-/** `senderKey`: group sender keys and distribution markers. */
+/** r" `senderKey`: group sender keys and distribution markers. */
 export declare class SenderKeyStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   /** Whole-record replace; the record's `groupId` and `sender` key it. */
   upsertSenderKey(record: SenderKeyRecord): Promise<void>
   upsertSenderKeyDistribution(record: SenderKeyDistributionRecord): Promise<void>
@@ -313,12 +340,14 @@ export declare class SenderKeyStore {
   /** Deletes keys and distributions of `target` in `groupId`, or in every group; returns how many rows went. */
   deleteDeviceSenderKey(target: SignalAddress, groupId?: string): Promise<number>
   markForgetSenderKey(groupId: string, participants: readonly SignalAddress[]): Promise<number>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
-/** `session`: Signal session records per remote address. */
+/** r" `session`: Signal session records per remote address. */
 export declare class SessionStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   hasSession(address: SignalAddress): Promise<boolean>
   hasSessions(addresses: readonly SignalAddress[]): Promise<boolean[]>
   getSession<T extends object = SignalSessionRecord>(address: SignalAddress): Promise<T | null>
@@ -328,12 +357,14 @@ export declare class SessionStore {
   /** All-or-nothing. */
   setSessionsBatch(entries: readonly { readonly address: SignalAddress; readonly session: object }[]): Promise<void>
   deleteSession(address: SignalAddress): Promise<void>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
-/** `signal`: registration info, the current signed pre-key and its rotation time. */
+/** r" `signal`: registration info, the current signed pre-key and its rotation time. */
 export declare class SignalStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   getRegistrationInfo(): Promise<RegistrationInfo | null>
   setRegistrationInfo(info: RegistrationInfo): Promise<void>
   getSignedPreKey(): Promise<SignedPreKeyRecord | null>
@@ -342,8 +373,6 @@ export declare class SignalStore {
   getSignedPreKeyById(keyId: number): Promise<SignedPreKeyRecord | null>
   setSignedPreKeyRotationTs(value: number | null): Promise<void>
   getSignedPreKeyRotationTs(): Promise<number | null>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
 /** A store built by `createStore`. */
@@ -400,6 +429,10 @@ export declare class StoreSession {
 }
 
 export declare class ThreadStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
   /** Field-level merge: absent fields keep their stored values. */
   upsert(record: StoredThreadRecord): Promise<void>
   upsertBatch(records: readonly StoredThreadRecord[]): Promise<void>
@@ -407,8 +440,6 @@ export declare class ThreadStore {
   /** At most `limit` (default 100) threads, in no defined order. */
   list(limit?: number): Promise<StoredThreadRecord[]>
   deleteByJid(jid: string): Promise<number>
-  clear(): Promise<void>
-  destroy(): Promise<void>
 }
 
 export interface AppStateCollectionState {

@@ -6,21 +6,14 @@ use napi_derive::napi;
 use crate::domain::app_state::{AppStateStore as AppStateDomain, CollectionUpdate, SyncKey};
 
 use crate::node::errors::Reply;
-use crate::node::handle::Handle;
 use crate::node::input::{Arg, Id};
 use crate::node::records_in::SyncKeyId;
 use crate::node::records_out::{batch, JsAppStateExport, JsCollectionState, JsSyncKey};
 
-#[napi]
-pub struct AppStateStore {
-    h: Handle<dyn AppStateDomain>,
-}
-
-impl AppStateStore {
-    pub(crate) fn new(h: Handle<dyn AppStateDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    AppStateStore,
+    AppStateDomain
+);
 
 fn ids(keys: Vec<SyncKeyId>) -> Vec<Vec<u8>> {
     keys.into_iter().map(|k| k.0).collect()
@@ -100,14 +93,4 @@ impl AppStateStore {
         self.h.call(|s, sid| async move { s.set_collection_states(&sid, updates.0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }

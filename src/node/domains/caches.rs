@@ -11,7 +11,6 @@ use crate::domain::now_ms;
 use crate::domain::retry::{RetryOutboundMessage, RetryStore as RetryDomain};
 
 use crate::node::errors::Reply;
-use crate::node::handle::Handle;
 use crate::node::input::{Arg, Id, Int};
 use crate::node::records_in::{RetryState, SecretEntry};
 use crate::node::records_out::{batch, JsChatMetadata, JsDeviceList, JsGroupMetadata, JsMessageSecret, JsRequesterStatus, JsRetryOutboundMessage};
@@ -21,16 +20,10 @@ fn now_or(arg: Option<Int>) -> i64 {
     arg.map_or_else(now_ms, |n| n.0)
 }
 
-#[napi]
-pub struct RetryStore {
-    h: Handle<dyn RetryDomain>,
-}
-
-impl RetryStore {
-    pub(crate) fn new(h: Handle<dyn RetryDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    RetryStore,
+    RetryDomain
+);
 
 #[napi]
 impl RetryStore {
@@ -100,10 +93,6 @@ impl RetryStore {
         self.h.call(|s, sid| async move { s.cleanup_expired(&sid, now.0 .0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
 
     #[napi]
     pub fn get_ttl_ms(&self) -> f64 {
@@ -115,24 +104,12 @@ impl RetryStore {
     pub fn supports_raw_replay_payload(&self) -> bool {
         self.h.store.supports_raw_replay_payload()
     }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-#[napi]
-pub struct GroupMetadataStore {
-    h: Handle<dyn GroupMetadataDomain>,
-}
-
-impl GroupMetadataStore {
-    pub(crate) fn new(h: Handle<dyn GroupMetadataDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    GroupMetadataStore,
+    GroupMetadataDomain
+);
 
 #[napi]
 impl GroupMetadataStore {
@@ -158,28 +135,12 @@ impl GroupMetadataStore {
         self.h.call(|s, sid| async move { s.cleanup_expired_group_metadata(&sid, now.0 .0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-#[napi]
-pub struct ChatMetadataStore {
-    h: Handle<dyn ChatMetadataDomain>,
-}
-
-impl ChatMetadataStore {
-    pub(crate) fn new(h: Handle<dyn ChatMetadataDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    ChatMetadataStore,
+    ChatMetadataDomain
+);
 
 #[napi]
 impl ChatMetadataStore {
@@ -204,28 +165,12 @@ impl ChatMetadataStore {
         self.h.call(|s, sid| async move { s.cleanup_expired_chat_metadata(&sid, now.0 .0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-#[napi]
-pub struct DeviceListStore {
-    h: Handle<dyn DeviceListDomain>,
-}
-
-impl DeviceListStore {
-    pub(crate) fn new(h: Handle<dyn DeviceListDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    DeviceListStore,
+    DeviceListDomain
+);
 
 #[napi]
 impl DeviceListStore {
@@ -258,28 +203,12 @@ impl DeviceListStore {
         self.h.call(|s, sid| async move { s.cleanup_expired_device_lists(&sid, now.0 .0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-#[napi]
-pub struct MessageSecretStore {
-    h: Handle<dyn MessageSecretDomain>,
-}
-
-impl MessageSecretStore {
-    pub(crate) fn new(h: Handle<dyn MessageSecretDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    MessageSecretStore,
+    MessageSecretDomain
+);
 
 #[napi]
 impl MessageSecretStore {
@@ -319,14 +248,4 @@ impl MessageSecretStore {
         self.h.call(|s, sid| async move { s.cleanup_expired_message_secrets(&sid, now.0 .0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }

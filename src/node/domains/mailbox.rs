@@ -10,7 +10,6 @@ use crate::domain::threads::{StoredThread, ThreadStore as ThreadDomain};
 use crate::error::{StoreError, StoreResult};
 
 use crate::node::errors::Reply;
-use crate::node::handle::Handle;
 use crate::node::input::{Arg, Id, Num};
 use crate::node::records_out::{JsPrivacyToken, JsStoredContact, JsStoredMessage, JsStoredThread};
 
@@ -23,16 +22,10 @@ fn limit(value: Option<Num>, default: u32) -> StoreResult<u32> {
     }
 }
 
-#[napi]
-pub struct PrivacyTokenStore {
-    h: Handle<dyn PrivacyTokenDomain>,
-}
-
-impl PrivacyTokenStore {
-    pub(crate) fn new(h: Handle<dyn PrivacyTokenDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    PrivacyTokenStore,
+    PrivacyTokenDomain
+);
 
 #[napi]
 impl PrivacyTokenStore {
@@ -57,28 +50,12 @@ impl PrivacyTokenStore {
         self.h.call(|s, sid| async move { s.delete_privacy_token(&sid, &jid.0 .0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-#[napi]
-pub struct MessageStore {
-    h: Handle<dyn MessageDomain>,
-}
-
-impl MessageStore {
-    pub(crate) fn new(h: Handle<dyn MessageDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    MessageStore,
+    MessageDomain
+);
 
 #[napi]
 impl MessageStore {
@@ -126,28 +103,12 @@ impl MessageStore {
         self.h.call(|s, sid| async move { s.delete_message(&sid, &id.0 .0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-#[napi]
-pub struct ThreadStore {
-    h: Handle<dyn ThreadDomain>,
-}
-
-impl ThreadStore {
-    pub(crate) fn new(h: Handle<dyn ThreadDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    ThreadStore,
+    ThreadDomain
+);
 
 #[napi]
 impl ThreadStore {
@@ -182,28 +143,12 @@ impl ThreadStore {
         self.h.call(|s, sid| async move { s.delete_thread(&sid, &jid.0 .0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-#[napi]
-pub struct ContactStore {
-    h: Handle<dyn ContactDomain>,
-}
-
-impl ContactStore {
-    pub(crate) fn new(h: Handle<dyn ContactDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    ContactStore,
+    ContactDomain
+);
 
 #[napi]
 impl ContactStore {
@@ -234,14 +179,4 @@ impl ContactStore {
         self.h.call(|s, sid| async move { s.delete_contact(&sid, &jid.0 .0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }

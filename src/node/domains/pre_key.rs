@@ -11,7 +11,6 @@ use crate::domain::pre_key::{PreKey, PreKeyStore as PreKeyDomain};
 use crate::error::StoreError;
 
 use crate::node::errors::{to_napi, Failure, Reply};
-use crate::node::handle::Handle;
 use crate::node::input::{Arg, Bool, FromJs, In, KeyId, Num};
 use crate::node::records_out::{batch, JsPreKey};
 
@@ -70,16 +69,13 @@ async fn generate(generator: &GeneratorFn, key_id: u32) -> std::result::Result<P
     }
 }
 
-#[napi]
-pub struct PreKeyStore {
-    h: Handle<dyn PreKeyDomain>,
-}
+domain_class!(
+    /// `preKey`: one-time pre-keys, the next-id counter and the server flag.
+    PreKeyStore,
+    PreKeyDomain
+);
 
 impl PreKeyStore {
-    pub(crate) fn new(h: Handle<dyn PreKeyDomain>) -> Self {
-        Self { h }
-    }
-
     async fn get_or_gen(&self, count: f64, generator: Generator) -> std::result::Result<Vec<PreKey>, Failure> {
         if !(count.fract() == 0.0 && (1.0..=MAX_COUNT).contains(&count)) {
             return Err(StoreError::invalid_argument(format!("invalid prekey count: {count} (must be an integer from 1 to {MAX_COUNT})")).into());
@@ -180,15 +176,4 @@ impl PreKeyStore {
         self.h.call(|s, sid| async move { s.get_server_has_pre_keys(&sid).await }).await
     }
 
-    /// Deletes every key and resets the counter to 1 and the server flag to false.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }

@@ -12,23 +12,16 @@ use crate::domain::signal::{RegistrationInfo, SignalStore as SignalDomain, Signe
 use crate::domain::SignalAddress;
 
 use crate::node::errors::Reply;
-use crate::node::handle::Handle;
 use crate::node::input::{Arg, Bytes, Id, KeyId};
 use crate::node::records_in::{IdentityEntry, Record, SessionEntry};
 use crate::node::records_out::{batch, JsGroupSenderKeyList, JsRegistrationInfo, JsSenderKeyDistribution, JsSignedPreKey};
 use crate::node::value::Decoded;
 
-/// `auth`: the device credentials of one session.
-#[napi]
-pub struct AuthStore {
-    h: Handle<dyn AuthDomain>,
-}
-
-impl AuthStore {
-    pub(crate) fn new(h: Handle<dyn AuthDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    /// `auth`: the device credentials of one session.
+    AuthStore,
+    AuthDomain
+);
 
 #[napi]
 impl AuthStore {
@@ -44,30 +37,13 @@ impl AuthStore {
         self.h.call(|s, sid| async move { s.save(&sid, credentials.0 .0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    /// Closes this object; later calls reject `STORE_CLOSED`.
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-/// `signal`: registration info, the current signed pre-key and its rotation time.
-#[napi]
-pub struct SignalStore {
-    h: Handle<dyn SignalDomain>,
-}
-
-impl SignalStore {
-    pub(crate) fn new(h: Handle<dyn SignalDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    /// `signal`: registration info, the current signed pre-key and its rotation time.
+    SignalStore,
+    SignalDomain
+);
 
 #[napi]
 impl SignalStore {
@@ -108,29 +84,13 @@ impl SignalStore {
         self.h.call(|s, sid| async move { Ok(s.get_signed_pre_key_rotation_ts(&sid).await?.map(|v| v as f64)) }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-/// `session`: Signal session records per remote address.
-#[napi]
-pub struct SessionStore {
-    h: Handle<dyn SessionDomain>,
-}
-
-impl SessionStore {
-    pub(crate) fn new(h: Handle<dyn SessionDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    /// `session`: Signal session records per remote address.
+    SessionStore,
+    SessionDomain
+);
 
 #[napi]
 impl SessionStore {
@@ -189,29 +149,13 @@ impl SessionStore {
         self.h.call(|s, sid| async move { s.delete_session(&sid, &address.0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-/// `identity`: remote identity keys per address.
-#[napi]
-pub struct IdentityStore {
-    h: Handle<dyn IdentityDomain>,
-}
-
-impl IdentityStore {
-    pub(crate) fn new(h: Handle<dyn IdentityDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    /// `identity`: remote identity keys per address.
+    IdentityStore,
+    IdentityDomain
+);
 
 #[napi]
 impl IdentityStore {
@@ -247,29 +191,13 @@ impl IdentityStore {
         self.h.call(|s, sid| async move { s.set_remote_identities(&sid, entries).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
 
-/// `senderKey`: group sender keys and distribution markers.
-#[napi]
-pub struct SenderKeyStore {
-    h: Handle<dyn SenderKeyDomain>,
-}
-
-impl SenderKeyStore {
-    pub(crate) fn new(h: Handle<dyn SenderKeyDomain>) -> Self {
-        Self { h }
-    }
-}
+domain_class!(
+    /// `senderKey`: group sender keys and distribution markers.
+    SenderKeyStore,
+    SenderKeyDomain
+);
 
 #[napi]
 impl SenderKeyStore {
@@ -335,14 +263,4 @@ impl SenderKeyStore {
         self.h.call(|s, sid| async move { s.mark_forget_sender_key(&sid, &group_id.0 .0, &participants.0).await }).await
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn clear(&self) -> Result<Reply<()>> {
-        self.h.call(|s, sid| async move { s.clear(&sid).await }).await
-    }
-
-    #[napi]
-    pub async fn destroy(&self) -> Result<()> {
-        self.h.destroy();
-        Ok(())
-    }
 }
