@@ -165,7 +165,10 @@ async function runCase(session, workload, concurrency) {
 function machineInfo() {
   let commit = null
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+    const git = (...args) => execFileSync('git', args, { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+    commit = git('rev-parse', '--short', 'HEAD')
+    // Built from uncommitted Rust changes? Then the commit alone does not identify the code.
+    if (git('status', '--porcelain', '--', 'src', 'Cargo.toml', 'Cargo.lock')) commit += '-dirty'
   } catch {}
   const cpus = os.cpus()
   return {
@@ -174,6 +177,7 @@ function machineInfo() {
     cpus: cpus.length,
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadAvg1m: Math.round(os.loadavg()[0] * 100) / 100,
     node: process.version,
     wastore: require('../package.json').version,
     commit,
@@ -209,7 +213,7 @@ function renderMarkdown(info, t) {
     '',
     `- date: ${info.date}`,
     `- cpu: ${info.cpu} (${info.cpus} logical CPUs), ${info.memoryGiB} GiB RAM`,
-    `- os: ${info.os}`,
+    `- os: ${info.os} (1-min load average at start: ${info.loadAvg1m})`,
     `- node: ${info.node}`,
     `- wastore: ${info.wastore}${info.commit ? ` (commit ${info.commit})` : ''}`,
     `- measured ${MEASURE_MS} ms per case after ${WARMUP_MS} ms warm-up`,
