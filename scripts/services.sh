@@ -89,7 +89,7 @@ apt_install() {
     need_update=1
   else
     for pkg in "$@"; do
-      if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+      if ! grep -q 'Candidate: [^(]' <<<"$(apt-cache policy "$pkg" 2>/dev/null)"; then
         need_update=1
       fi
     done
@@ -106,7 +106,7 @@ apt_install() {
 
 # ---------------------------------------------------------------- PostgreSQL --
 pg_answers() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; }
-pg_login()   { psql -X -w -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc 'SELECT 1' | grep -qx 1; }
+pg_login()   { [ "$(psql -X -w -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc 'SELECT 1')" = 1 ]; }
 
 ensure_postgres() {
   apt_install pg_ctlcluster postgresql
@@ -154,10 +154,10 @@ ensure_postgres() {
 mariadb_answers() {
   local out
   out="$(mariadb-admin --protocol=tcp -h 127.0.0.1 -P "$MARIADB_PORT" -uroot --connect-timeout=2 ping 2>&1)" && return 0
-  printf '%s' "$out" | grep -qE 'is not allowed to connect|Access denied'
+  grep -qE 'is not allowed to connect|Access denied' <<<"$out"
 }
 # The login the tests use: root over TCP, no password.
-mariadb_login() { mariadb --protocol=tcp -h 127.0.0.1 -P "$MARIADB_PORT" -uroot -N -e 'SELECT 1' | grep -qx 1; }
+mariadb_login() { [ "$(mariadb --protocol=tcp -h 127.0.0.1 -P "$MARIADB_PORT" -uroot -N -e 'SELECT 1')" = 1 ]; }
 
 ensure_mariadb() {
   apt_install /usr/sbin/mariadbd mariadb-server mariadb-client

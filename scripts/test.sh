@@ -51,7 +51,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     echo "warning:$untracked not committed yet; commit the generated file(s) so changes to the JS API show up in review"
   fi
   if ! git diff --exit-code --stat -- index.js index.d.ts; then
-    git --no-pager diff -- index.js index.d.ts | head -n 80
+    git --no-pager diff -- index.js index.d.ts | head -n 80 || true   # head closing the pipe is fine
     fail "index.js / index.d.ts differ from the committed version. The build regenerated them from the Rust sources (napi-rs); review the diff above and commit the regenerated files."
   fi
   [ "$untracked" = " index.js index.d.ts" ] || echo "committed index.js / index.d.ts match the build"
