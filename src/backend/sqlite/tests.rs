@@ -663,11 +663,32 @@ async fn clearing_a_domain_reaches_every_of_its_tables() {
     PreKeyStore::clear(&b, "s").await.unwrap();
 }
 
-/// A backend on its own file, for the shared conformance suite (the file is left in the temp dir).
+const CONFORMANCE_DIR_PREFIX: &str = "wastore-conformance-";
+
+/// Removes conformance dirs left by earlier test processes that have exited
+/// (a backend is shared by the suite's async tests, so nothing can delete its
+/// file when one test ends; the next run cleans up instead).
+fn remove_stale_conformance_dirs() {
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(CONFORMANCE_DIR_PREFIX).and_then(|rest| rest.split('-').next()) else { continue };
+        if pid.parse::<u32>().is_ok() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// A backend on its own file, for the shared conformance suite.
 fn fresh() -> crate::backend::conformance::DynBackend {
+    static CLEAN: std::sync::Once = std::sync::Once::new();
+    CLEAN.call_once(remove_stale_conformance_dirs);
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("wastore-conformance-{}-{n}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("{CONFORMANCE_DIR_PREFIX}{}-{n}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("store.db").to_string_lossy().into_owned();
     Arc::new(SqliteBackend::new(options(&path)).expect("valid options"))
