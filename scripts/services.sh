@@ -26,9 +26,10 @@
 #   redis     127.0.0.1:6379, no auth, no persistence
 set -euo pipefail
 
-DEFAULT_SERVICES=""   # grows with the tests: e.g. "postgres mariadb redis"
+DEFAULT_SERVICES="postgres mariadb"   # grows with the tests: redis, then a MongoDB-wire server
 
 TIMEOUT="${WASTORE_SERVICE_TIMEOUT:-60}"
+TEST_DB=wastore_test   # the database the test suites use (see scripts/test.sh)
 PG_PORT=5432
 MARIADB_PORT=3306
 REDIS_PORT=6379
@@ -144,7 +145,20 @@ ensure_postgres() {
     wait_for "postgres login (user postgres, trust)" pg_login \
       || die "PostgreSQL answers but 'psql -h 127.0.0.1 -U postgres' (no password) fails"
   fi
-  log "postgres ready: postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  prepare_pg_test_db
+  log "postgres ready: postgres://postgres@127.0.0.1:$PG_PORT/$TEST_DB"
+}
+
+# The test database; with --fresh-test-databases it is dropped and recreated, so
+# every `npm test` starts from an empty schema.
+prepare_pg_test_db() {
+  local psql_=(psql -X -w -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1)
+  if [ "$FRESH" = 1 ]; then
+    "${psql_[@]}" -c "DROP DATABASE IF EXISTS $TEST_DB WITH (FORCE)" || die "could not drop PostgreSQL database $TEST_DB"
+  fi
+  if [ "$("${psql_[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = '$TEST_DB'")" != 1 ]; then
+    "${psql_[@]}" -c "CREATE DATABASE $TEST_DB" || die "could not create PostgreSQL database $TEST_DB"
+  fi
 }
 
 # ------------------------------------------------------------------- MariaDB --
@@ -196,7 +210,15 @@ ensure_mariadb() {
       || die "MariaDB answers but root cannot log in over TCP without a password, and fixing the grants via the unix socket failed"
     mariadb_login || die "MariaDB answers but 'mariadb -h 127.0.0.1 -uroot' (no password) still fails"
   fi
-  log "mariadb ready: mysql://root@127.0.0.1:$MARIADB_PORT"
+  prepare_mariadb_test_db
+  log "mariadb ready: mysql://root@127.0.0.1:$MARIADB_PORT/$TEST_DB"
+}
+
+prepare_mariadb_test_db() {
+  local sql="CREATE DATABASE IF NOT EXISTS $TEST_DB CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+  [ "$FRESH" = 1 ] && sql="DROP DATABASE IF EXISTS $TEST_DB; $sql"
+  mariadb --protocol=tcp -h 127.0.0.1 -P "$MARIADB_PORT" -uroot -e "$sql" \
+    || die "could not prepare MariaDB database $TEST_DB"
 }
 
 # --------------------------------------------------------------------- Redis --
@@ -223,6 +245,12 @@ ensure_redis() {
 
 # ---------------------------------------------------------------------- main --
 main() {
+  FRESH=0
+  case "${1:-}" in
+    --fresh-test-databases) FRESH=1 ;;
+    "") ;;
+    *) die "unknown argument '$1' (use --fresh-test-databases or nothing)" ;;
+  esac
   local requested="${WASTORE_SERVICES-$DEFAULT_SERVICES}"
   requested="${requested//,/ }"
   local services=() s

@@ -126,9 +126,55 @@ function sqliteFactory() {
   return factory
 }
 
+/**
+ * A server backend (PostgreSQL, MySQL/MariaDB) on the database named by an env URL.
+ * One table prefix per run and factory: tests are isolated by their unique session
+ * ids, and `npm test` starts from freshly created test databases (scripts/test.sh).
+ */
+function serverFactory({ name, kind, create, urlEnv, defaultUrl }) {
+  const url = process.env[urlEnv] || defaultUrl
+  const prefix = `ct${process.pid}_`
+  return {
+    name,
+    kind,
+    persistent: true,
+    url,
+    prefix,
+    make(tweaks = {}) {
+      const open = () => {
+        const backend = create({
+          pool: { connectionString: url, max: 4, acquireTimeoutMillis: 20000 },
+          tablePrefix: prefix,
+          ...(tweaks.cacheTtlMs ? { cacheTtlMs: tweaks.cacheTtlMs } : {})
+        })
+        return backendTarget(backend, open)
+      }
+      return open()
+    }
+  }
+}
+
+const postgresFactory = () =>
+  serverFactory({
+    name: 'postgres',
+    kind: 'postgres',
+    create: (o) => wastore.createPostgresStore(o),
+    urlEnv: 'WASTORE_TEST_PG_URL',
+    defaultUrl: 'postgres://postgres@127.0.0.1:5432/wastore_test'
+  })
+
+const mysqlFactory = () =>
+  serverFactory({
+    name: 'mysql',
+    kind: 'mysql',
+    create: (o) => wastore.createMysqlStore(o),
+    urlEnv: 'WASTORE_TEST_MYSQL_URL',
+    defaultUrl: 'mysql://root@127.0.0.1:3306/wastore_test'
+  })
+
 /** All factories, in the order the contract suite runs them. */
 function factories() {
-  return [memoryFactory, memoryBackendFactory, sqliteFactory()]
+  return [memoryFactory, memoryBackendFactory, sqliteFactory(), postgresFactory(), mysqlFactory()]
 }
 
 module.exports = {

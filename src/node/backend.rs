@@ -10,9 +10,12 @@ use napi::sys;
 use napi_derive::napi;
 
 use crate::backend::memory::MemoryBackend;
+use crate::backend::mysql::MysqlBackend;
+use crate::backend::pool::{PoolOptions, ServerStoreOptions};
+use crate::backend::postgres::PostgresBackend;
 use crate::backend::sqlite::{SqliteBackend, SqliteOptions};
 use crate::cache_layer::{l1_limits, Cached};
-use crate::config::{cache_ttls_with_overrides, normalize_session_id, MemoryLimits};
+use crate::config::{cache_ttls_with_overrides, normalize_session_id, positive_integer, MemoryLimits};
 use crate::domain::{Backend, CacheTtls, Domain};
 use crate::error::{StoreError, StoreResult};
 
@@ -121,8 +124,8 @@ impl StoreBackend {
 
 #[napi]
 impl StoreBackend {
-    /// `'memory'` or `'sqlite'`.
-    #[napi(getter, ts_return_type = "'memory' | 'sqlite'")]
+    /// Which backend this is.
+    #[napi(getter, ts_return_type = "'memory' | 'sqlite' | 'postgres' | 'mysql'")]
     pub fn kind(&self) -> String {
         self.inner.kind().to_owned()
     }
@@ -254,4 +257,115 @@ pub fn create_memory_store(env: Env, options: Option<Unknown>) -> Result<StoreBa
     })();
     let (limits, ttls) = parsed.or_throw(&env)?;
     Ok(StoreBackend::new(Arc::new(MemoryBackend::new(limits, ttls))))
+}
+
+/// Percent-encodes a URL userinfo or path part.
+fn url_part(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn opt_u64(obj: &In, names: &[&str]) -> StoreResult<Option<u64>> {
+    for name in names {
+        let v = obj.field(name)?;
+        if !v.is_nullish() {
+            let path = format!("{}.{name}", obj.path);
+            return positive_integer(&path, v.number().map_err(as_config)?).map(|n| Some(n as u64));
+        }
+    }
+    Ok(None)
+}
+
+/// zapo's server-store options: `{ pool: { connectionString | host/port/user/password/database, max, ... } }`
+/// or the shorthand `{ connectionString }`, plus `tablePrefix`, `cacheTtlMs`, `cleanup`.
+fn parse_server(options: &In, scheme: &str, default_port: u16) -> StoreResult<ServerStoreOptions> {
+    reject_unknown(options, &["pool", "connectionString", "tablePrefix", "cacheTtlMs", "cleanup", "logger"])?;
+    let pool = options.field("pool")?;
+    let pool = if pool.is_nullish() { None } else { Some(pool.object().map_err(as_config)?) };
+    const POOL_KEYS: [&str; 14] = [
+        "connectionString", "uri", "host", "port", "user", "password", "database",
+        "max", "connectionLimit", "min", "connectionTimeoutMillis", "connectTimeout", "acquireTimeoutMillis", "idleTimeoutMillis",
+    ];
+    if let Some(p) = &pool {
+        reject_unknown(p, &POOL_KEYS)?;
+    }
+    let text = |obj: &In, name: &str| -> StoreResult<Option<String>> { obj.field(name)?.opt_string().map_err(as_config) };
+    let mut url = text(options, "connectionString")?;
+    if let Some(p) = &pool {
+        url = url.or(text(p, "connectionString")?).or(text(p, "uri")?);
+        if url.is_none() {
+            if let Some(host) = text(p, "host")? {
+                let user = text(p, "user")?.unwrap_or_default();
+                let password = text(p, "password")?;
+                let port = opt_u64(p, &["port"])?.unwrap_or(u64::from(default_port));
+                let database = text(p, "database")?.unwrap_or_default();
+                let auth = match (user.is_empty(), password) {
+                    (true, _) => String::new(),
+                    (false, None) => format!("{}@", url_part(&user)),
+                    (false, Some(pw)) => format!("{}:{}@", url_part(&user), url_part(&pw)),
+                };
+                url = Some(format!("{scheme}://{auth}{host}:{port}/{}", url_part(&database)));
+            }
+        }
+    }
+    let url = url.ok_or_else(|| {
+        StoreError::invalid_config(format!(
+            "options.pool.connectionString is required (e.g. {scheme}://user@127.0.0.1:{default_port}/db), or pool.host/user/database"
+        ))
+    })?;
+    let mut pool_options = PoolOptions::new(url);
+    if let Some(p) = &pool {
+        if let Some(n) = opt_u64(p, &["max", "connectionLimit"])? {
+            pool_options.max_connections = n.min(u64::from(u32::MAX)) as u32;
+        }
+        let min = p.field("min")?;
+        if !min.is_nullish() {
+            let n = min.number().map_err(as_config)?;
+            if !(n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n)) {
+                return Err(StoreError::invalid_config(format!("{}.min must be a non-negative integer, got {n}", p.path)));
+            }
+            pool_options.min_connections = n as u32;
+        }
+        if let Some(ms) = opt_u64(p, &["connectionTimeoutMillis", "connectTimeout"])? {
+            pool_options.connect_timeout_ms = ms;
+        }
+        if let Some(ms) = opt_u64(p, &["acquireTimeoutMillis"])? {
+            pool_options.acquire_timeout_ms = ms;
+        }
+        if let Some(ms) = opt_u64(p, &["idleTimeoutMillis"])? {
+            pool_options.idle_timeout_ms = ms;
+        }
+    }
+    let mut server = ServerStoreOptions::new(pool_options);
+    if let Some(prefix) = text(options, "tablePrefix")? {
+        server.table_prefix = prefix;
+    }
+    server.cache_ttls = read_cache_ttls(options, "cacheTtlMs")?;
+    let cleanup = options.field("cleanup")?;
+    if !cleanup.is_nullish() {
+        reject_unknown(&cleanup, &["enabled", "intervalMs"])?;
+        let enabled = cleanup.field("enabled")?.opt_bool().map_err(as_config)?.unwrap_or(true);
+        let interval = opt_u64(&cleanup, &["intervalMs"])?.unwrap_or(60_000);
+        server.cleanup_interval_ms = enabled.then_some(interval);
+    }
+    server.validate()?;
+    Ok(server)
+}
+
+/// A PostgreSQL backend (sqlx). Many sessions and processes share one database.
+#[napi(ts_args_type = "options: PostgresStoreOptions")]
+pub fn create_postgres_store(env: Env, options: Unknown) -> Result<StoreBackend> {
+    let opts = options_object(&env, Some(options), "options").and_then(|o| parse_server(&o, "postgres", 5432)).or_throw(&env)?;
+    Ok(StoreBackend::new(Arc::new(PostgresBackend::new(opts).or_throw(&env)?)))
+}
+
+/// A MySQL / MariaDB backend (sqlx, InnoDB, utf8mb4). Many sessions and processes share one database.
+#[napi(ts_args_type = "options: MysqlStoreOptions")]
+pub fn create_mysql_store(env: Env, options: Unknown) -> Result<StoreBackend> {
+    let opts = options_object(&env, Some(options), "options").and_then(|o| parse_server(&o, "mysql", 3306)).or_throw(&env)?;
+    Ok(StoreBackend::new(Arc::new(MysqlBackend::new(opts).or_throw(&env)?)))
 }

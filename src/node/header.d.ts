@@ -138,3 +138,43 @@ export interface MemoryStoreOptions {
   limits?: MemoryLimits
   cacheTtlMs?: CacheTtlOptions
 }
+
+/** Connection pool settings of the server backends (zapo's `pool`, pg `PoolConfig` / mysql2 `PoolOptions` names). */
+export interface ServerPoolOptions {
+  /** `postgres://user:password@host:5432/db` or `mysql://user:password@host:3306/db`. */
+  connectionString?: string
+  /** mysql2's name for `connectionString`. */
+  uri?: string
+  host?: string
+  port?: number
+  user?: string
+  password?: string
+  database?: string
+  /** Most open connections (default 10); `connectionLimit` is mysql2's name. */
+  max?: number
+  connectionLimit?: number
+  /** Connections kept open when idle (default 0). */
+  min?: number
+  /** Opening one connection may take this long (default 10000 ms); `connectTimeout` is mysql2's name. */
+  connectionTimeoutMillis?: number
+  connectTimeout?: number
+  /** A call waits at most this long for a free connection, then fails with STORE_CONNECTION_FAILED (default 10000 ms). */
+  acquireTimeoutMillis?: number
+  /** Idle connections close after this long (default 600000 ms). */
+  idleTimeoutMillis?: number
+}
+
+export interface ServerStoreOptions {
+  pool?: ServerPoolOptions
+  /** Shorthand for `pool.connectionString`. */
+  connectionString?: string
+  /** Prepended to every table name (default `wastore_`); a plain SQL identifier. */
+  tablePrefix?: string
+  cacheTtlMs?: CacheTtlOptions
+  /** Periodic deletion of expired cache rows of every session (default interval 60000 ms when given). */
+  cleanup?: { enabled?: boolean; intervalMs?: number }
+  logger?: StoreLogger
+}
+
+export type PostgresStoreOptions = ServerStoreOptions
+export type MysqlStoreOptions = ServerStoreOptions
