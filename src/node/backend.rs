@@ -239,7 +239,7 @@ fn parse_sqlite(options: &In) -> StoreResult<SqliteOptions> {
 }
 
 /// An embedded SQLite backend (bundled SQLite, WAL). Many sessions share one file.
-#[napi(ts_args_type = "options: SqliteStoreOptions")]
+#[napi(catch_unwind, ts_args_type = "options: SqliteStoreOptions")]
 pub fn create_sqlite_store(env: Env, options: Unknown) -> Result<StoreBackend> {
     let opts = options_object(&env, Some(options), "options").and_then(|o| parse_sqlite(&o)).or_throw(&env)?;
     let backend = SqliteBackend::new(opts).or_throw(&env)?;
@@ -247,7 +247,7 @@ pub fn create_sqlite_store(env: Env, options: Unknown) -> Result<StoreBackend> {
 }
 
 /// The in-memory backend, pluggable like any other (data lives as long as the process).
-#[napi(ts_args_type = "options?: MemoryStoreOptions")]
+#[napi(catch_unwind, ts_args_type = "options?: MemoryStoreOptions")]
 pub fn create_memory_store(env: Env, options: Option<Unknown>) -> Result<StoreBackend> {
     let parsed = (|| {
         let o = options_object(&env, options, "options")?;

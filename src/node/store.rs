@@ -237,7 +237,7 @@ impl StoreSession {
 
     /// Clears and closes every cache of this session, then puts fresh cache
     /// objects behind the getters. Old cache objects reject `STORE_CLOSED`.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn destroy_caches<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, Reply<()>>> {
         if let Err(e) = self.core.gate.check() {
             return env.spawn_future(async move { Ok(Reply::store(Err(e))) });
@@ -262,7 +262,7 @@ impl StoreSession {
     /// Closes the session: the id is un-memoized at once (a new `store.session(id)`
     /// builds a fresh bundle), every object rejects `STORE_CLOSED`, caches are
     /// cleared. Durable data stays. Repeated calls share one outcome.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn destroy(&self, env: &Env) -> Result<Raw> {
         if let Some(p) = self.destroying.borrow().as_ref() {
             return p.value().map(Raw);
@@ -286,7 +286,7 @@ impl StoreSession {
 #[napi]
 impl Store {
     /// The bundle for `sessionId` (trimmed), built on first use and memoized.
-    #[napi(ts_args_type = "sessionId: string", ts_return_type = "StoreSession")]
+    #[napi(catch_unwind, ts_args_type = "sessionId: string", ts_return_type = "StoreSession")]
     pub fn session(&self, env: Env, session_id: Unknown) -> Result<Raw> {
         let inner = &self.inner;
         if inner.gate.is_closed() {
@@ -494,7 +494,7 @@ fn backend_of(value: &In) -> Option<Route> {
 
 /// zapo's `createStore`: routes each domain of every session to a backend, the
 /// memory provider or `'none'`, validated up front.
-#[napi(ts_args_type = "options?: CreateStoreOptions")]
+#[napi(catch_unwind, ts_args_type = "options?: CreateStoreOptions")]
 pub fn create_store(env: Env, options: Option<Unknown>) -> Result<Store> {
     let inner = build_store(&env, options).or_throw(&env)?;
     Ok(Store { inner: Rc::new(inner) })
