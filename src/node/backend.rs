@@ -357,14 +357,14 @@ fn parse_server(options: &In, scheme: &str, default_port: u16) -> StoreResult<Se
 }
 
 /// A PostgreSQL backend (sqlx). Many sessions and processes share one database.
-#[napi(ts_args_type = "options: PostgresStoreOptions")]
+#[napi(catch_unwind, ts_args_type = "options: PostgresStoreOptions")]
 pub fn create_postgres_store(env: Env, options: Unknown) -> Result<StoreBackend> {
     let opts = options_object(&env, Some(options), "options").and_then(|o| parse_server(&o, "postgres", 5432)).or_throw(&env)?;
     Ok(StoreBackend::new(Arc::new(PostgresBackend::new(opts).or_throw(&env)?)))
 }
 
 /// A MySQL / MariaDB backend (sqlx, InnoDB, utf8mb4). Many sessions and processes share one database.
-#[napi(ts_args_type = "options: MysqlStoreOptions")]
+#[napi(catch_unwind, ts_args_type = "options: MysqlStoreOptions")]
 pub fn create_mysql_store(env: Env, options: Unknown) -> Result<StoreBackend> {
     let opts = options_object(&env, Some(options), "options").and_then(|o| parse_server(&o, "mysql", 3306)).or_throw(&env)?;
     Ok(StoreBackend::new(Arc::new(MysqlBackend::new(opts).or_throw(&env)?)))
