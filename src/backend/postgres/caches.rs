@@ -52,17 +52,18 @@ fn device_list(row: &PgRow) -> StoreResult<DeviceList> {
 
 impl PostgresBackend {
     /// Deletes expired rows by key (`$2` a key or an array of keys), unless refreshed meanwhile.
-    async fn delete_expired<'q, K>(&self, sql: &'q str, sid: &'q str, key: K, now_ms: i64, what: &'static str) -> StoreResult<()>
+    async fn delete_expired<'q, K>(
+        &self,
+        sql: &'q str,
+        sid: &'q str,
+        key: K,
+        now_ms: i64,
+        what: &'static str,
+    ) -> StoreResult<()>
     where
         K: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
     {
-        sqlx::query(sql)
-            .bind(sid)
-            .bind(key)
-            .bind(now_ms)
-            .execute(self.pool().await?)
-            .await
-            .map_err(write_err(what))?;
+        sqlx::query(sql).bind(sid).bind(key).bind(now_ms).execute(self.pool().await?).await.map_err(write_err(what))?;
         Ok(())
     }
 

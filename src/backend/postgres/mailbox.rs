@@ -66,20 +66,29 @@ fn privacy_token(row: &PgRow) -> StoreResult<PrivacyToken> {
 
 impl PostgresBackend {
     /// `DELETE … WHERE session_id = $1 AND key = $2`, returning the count.
-    pub(super) async fn delete_one(&self, sql: &str, sid: &str, field: &'static str, key: &str, what: &'static str) -> StoreResult<u32> {
+    pub(super) async fn delete_one(
+        &self,
+        sql: &str,
+        sid: &str,
+        field: &'static str,
+        key: &str,
+        what: &'static str,
+    ) -> StoreResult<u32> {
         check("sessionId", sid)?;
         check(field, key)?;
-        let done = sqlx::query(sql)
-            .bind(sid)
-            .bind(key)
-            .execute(self.pool().await?)
-            .await
-            .map_err(write_err(what))?;
+        let done = sqlx::query(sql).bind(sid).bind(key).execute(self.pool().await?).await.map_err(write_err(what))?;
         Ok(count(done.rows_affected()))
     }
 
     /// `SELECT … WHERE session_id = $1 AND key = $2`.
-    pub(super) async fn get_one(&self, sql: &str, sid: &str, field: &'static str, key: &str, what: &'static str) -> StoreResult<Option<PgRow>> {
+    pub(super) async fn get_one(
+        &self,
+        sql: &str,
+        sid: &str,
+        field: &'static str,
+        key: &str,
+        what: &'static str,
+    ) -> StoreResult<Option<PgRow>> {
         check("sessionId", sid)?;
         check(field, key)?;
         sqlx::query(sql).bind(sid).bind(key).fetch_optional(self.pool().await?).await.map_err(read_err(what))

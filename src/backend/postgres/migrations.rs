@@ -393,7 +393,11 @@ pub async fn run(pool: &PgPool, tables: &Tables) -> StoreResult<()> {
     let what = "apply schema migrations";
     let fail = |err| map_err(ErrorCode::ConnectionFailed, what)(err);
     let mut tx = pool.begin().await.map_err(fail)?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(lock_key(&tables.prefix)).execute(&mut *tx).await.map_err(fail)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(lock_key(&tables.prefix))
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
     let create = format!(
         "CREATE TABLE IF NOT EXISTS {} (
             version BIGINT NOT NULL PRIMARY KEY,

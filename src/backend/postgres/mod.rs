@@ -144,11 +144,7 @@ impl PostgresBackend {
 
     /// A read-only snapshot for multi-query reads.
     async fn begin_read(&self, what: &'static str) -> StoreResult<Transaction<'static, Postgres>> {
-        self.pool()
-            .await?
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(read_err(what))
+        self.pool().await?.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(read_err(what))
     }
 
     /// Runs each statement (bound to `sid` only) in one transaction.

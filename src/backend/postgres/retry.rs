@@ -42,7 +42,9 @@ impl RetryStore for PostgresBackend {
         check("toJid", &record.to_jid)?;
         check("replayMode", &record.replay_mode)?;
         check("state", &record.state)?;
-        for list in [&record.eligible_requester_device_jids, &record.delivered_requester_device_jids].into_iter().flatten() {
+        for list in
+            [&record.eligible_requester_device_jids, &record.delivered_requester_device_jids].into_iter().flatten()
+        {
             check_all("requesterDeviceJid", list.iter().map(String::as_str))?;
         }
         let eligible = opt_json(record.eligible_requester_device_jids.as_ref())?;

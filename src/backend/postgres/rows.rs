@@ -60,7 +60,9 @@ pub fn address(a: &SignalAddress) -> (&str, &str, i64) {
 }
 
 /// Column arrays of a batch of addresses, for `unnest($n::text[], …, $m::int8[])`.
-pub fn address_arrays<'a>(addresses: impl IntoIterator<Item = &'a SignalAddress>) -> (Vec<String>, Vec<String>, Vec<i64>) {
+pub fn address_arrays<'a>(
+    addresses: impl IntoIterator<Item = &'a SignalAddress>,
+) -> (Vec<String>, Vec<String>, Vec<i64>) {
     let mut users = Vec::new();
     let mut servers = Vec::new();
     let mut devices = Vec::new();

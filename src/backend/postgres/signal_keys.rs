@@ -185,8 +185,11 @@ impl PreKeyStore for PostgresBackend {
         // Ensure the meta row exists, then lock it: concurrent reservations
         // of one session serialize here and never hand out an id twice.
         sqlx::query(&self.sql.meta_ensure).bind(sid).execute(&mut *tx).await.map_err(write_err(what))?;
-        let meta =
-            sqlx::query(&self.sql.meta_get_for_update).bind(sid).fetch_optional(&mut *tx).await.map_err(write_err(what))?;
+        let meta = sqlx::query(&self.sql.meta_get_for_update)
+            .bind(sid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(write_err(what))?;
         let rows = sqlx::query(&self.sql.pk_available)
             .bind(sid)
             .bind(i64::from(count))
@@ -297,8 +300,11 @@ impl PreKeyStore for PostgresBackend {
         check("sessionId", sid)?;
         let what = "mark pre-keys uploaded";
         let mut tx = self.begin(what).await?;
-        let meta =
-            sqlx::query(&self.sql.meta_get_for_update).bind(sid).fetch_optional(&mut *tx).await.map_err(write_err(what))?;
+        let meta = sqlx::query(&self.sql.meta_get_for_update)
+            .bind(sid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(write_err(what))?;
         if i64::from(key_id) >= next_pre_key_id(meta.as_ref())? {
             return Err(StoreError::invalid_argument(format!("prekey {key_id} is out of boundary")));
         }

@@ -122,8 +122,9 @@ async fn options_are_validated_without_leaking_passwords() {
     assert_eq!(err.code, ErrorCode::InvalidConfig);
     assert!(err.message.contains("pool.connectionString"), "{}", err.message);
 
-    let err = PostgresBackend::new(ServerStoreOptions::new(PoolOptions::new("postgres://bob:hunter2pw@db:notaport/wa")))
-        .unwrap_err();
+    let err =
+        PostgresBackend::new(ServerStoreOptions::new(PoolOptions::new("postgres://bob:hunter2pw@db:notaport/wa")))
+            .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidConfig);
     assert!(err.message.contains("pool.connectionString"), "{}", err.message);
     assert!(!err.message.contains("hunter2pw"), "{}", err.message);
@@ -258,7 +259,12 @@ async fn injection_strings_round_trip() {
         assert!(b.has_sessions(&sid, &[SignalAddress::new(s.clone(), Some(&s), 1)]).await.unwrap()[0]);
         b.upsert_messages(&sid, vec![msg(&s, &s, Some(1))]).await.unwrap();
         assert_eq!(b.list_messages_by_thread(&sid, &s, 10, None).await.unwrap(), vec![msg(&s, &s, Some(1))]);
-        let c = StoredContact { jid: s.clone(), display_name: Some(s.clone()), phone_number: Some(s.clone()), ..Default::default() };
+        let c = StoredContact {
+            jid: s.clone(),
+            display_name: Some(s.clone()),
+            phone_number: Some(s.clone()),
+            ..Default::default()
+        };
         b.upsert_contacts(&sid, vec![c.clone()]).await.unwrap();
         assert_eq!(b.get_contact_by_phone_number(&sid, &s).await.unwrap(), Some(c));
         let t = StoredThread { jid: s.clone(), name: Some(s.clone()), ..Default::default() };
@@ -328,9 +334,7 @@ async fn a_hundred_sessions_stay_isolated() {
 #[tokio::test]
 async fn batches_are_positional_and_last_write_wins() {
     let b = backend(&unique_prefix());
-    b.set_sessions("s", vec![(addr("a", 1), vec![1]), (addr("b", 1), vec![2]), (addr("a", 1), vec![3])])
-        .await
-        .unwrap();
+    b.set_sessions("s", vec![(addr("a", 1), vec![1]), (addr("b", 1), vec![2]), (addr("a", 1), vec![3])]).await.unwrap();
     assert_eq!(
         b.get_sessions("s", &[addr("b", 1), addr("x", 1), addr("a", 1), addr("b", 1)]).await.unwrap(),
         vec![Some(vec![2]), None, Some(vec![3]), Some(vec![2])]
@@ -361,10 +365,19 @@ async fn batches_are_positional_and_last_write_wins() {
 #[tokio::test]
 async fn corrupted_rows_read_as_corrupted() {
     let b = backend(&unique_prefix());
-    let g = GroupMetadata { group_jid: "g".into(), participants: vec!["p".into()], ephemeral: None, ephemeral_trigger: None, updated_at_ms: 0 };
+    let g = GroupMetadata {
+        group_jid: "g".into(),
+        participants: vec!["p".into()],
+        ephemeral: None,
+        ephemeral_trigger: None,
+        updated_at_ms: 0,
+    };
     b.upsert_group_metadata("s", g).await.unwrap();
     let pool = b.pool().await.unwrap();
-    sqlx::query(&format!("UPDATE {} SET participants_json = '{{bad'", b.tables.group_metadata)).execute(pool).await.unwrap();
+    sqlx::query(&format!("UPDATE {} SET participants_json = '{{bad'", b.tables.group_metadata))
+        .execute(pool)
+        .await
+        .unwrap();
     assert_eq!(b.get_group_metadata("s", "g", 1).await.unwrap_err().code, ErrorCode::Corrupted);
     b.put_pre_key("s", pre_key(1)).await.unwrap();
     sqlx::query(&format!("UPDATE {} SET key_id = -5", b.tables.signal_prekey)).execute(pool).await.unwrap();
@@ -379,7 +392,12 @@ async fn the_cleanup_task_sweeps_every_session() {
     o.cleanup_interval_ms = Some(50);
     o.cache_ttls = CacheTtls { device_list_ms: 1, ..CacheTtls::default() };
     let b = PostgresBackend::new(o).unwrap();
-    let d = |user: &str| DeviceList { user_jid: user.into(), alt_user_jid: None, device_jids: vec!["d".into()], updated_at_ms: 0 };
+    let d = |user: &str| DeviceList {
+        user_jid: user.into(),
+        alt_user_jid: None,
+        device_jids: vec!["d".into()],
+        updated_at_ms: 0,
+    };
     b.upsert_user_devices("s1", vec![d("a")]).await.unwrap();
     b.upsert_user_devices("s2", vec![d("b")]).await.unwrap();
     let pool = b.pool().await.unwrap().clone();
@@ -401,7 +419,12 @@ async fn the_cleanup_task_sweeps_every_session() {
 async fn expired_reads_delete_what_they_saw() {
     let b = backend(&unique_prefix());
     let ttl = CacheTtls::default().device_list_ms;
-    let d = |user: &str, alt: Option<&str>| DeviceList { user_jid: user.into(), alt_user_jid: alt.map(Into::into), device_jids: vec!["d".into()], updated_at_ms: 0 };
+    let d = |user: &str, alt: Option<&str>| DeviceList {
+        user_jid: user.into(),
+        alt_user_jid: alt.map(Into::into),
+        device_jids: vec!["d".into()],
+        updated_at_ms: 0,
+    };
     b.upsert_user_devices("s", vec![d("a", Some("alt")), d("b", None)]).await.unwrap();
     assert_eq!(b.find_by_any_user_jid("s", "alt", ttl - 1).await.unwrap(), Some(d("a", Some("alt"))));
     assert_eq!(b.get_user_devices("s", &["a".into(), "a".into()], ttl).await.unwrap(), vec![None, None]);
