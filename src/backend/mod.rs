@@ -5,4 +5,5 @@ pub mod conformance;
 pub mod memory;
 pub mod noop;
 pub mod pool;
+pub mod postgres;
 pub mod sqlite;

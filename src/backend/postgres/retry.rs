@@ -1,0 +1,230 @@
+//! `retry` cache: outbound messages kept for retry receipts, and inbound counters.
+//! Requester lists are JSON arrays; NULL and `[]` stay distinct.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+
+use super::rows::{col, count, json_list, opt_json_list, to_json};
+use super::{check, check_all, write_err, PostgresBackend};
+use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore};
+use crate::domain::StoreResult;
+use crate::error::StoreError;
+
+fn outbound(row: &PgRow) -> StoreResult<RetryOutboundMessage> {
+    Ok(RetryOutboundMessage {
+        message_id: col(row, "message_id")?,
+        to_jid: col(row, "to_jid")?,
+        eligible_requester_device_jids: opt_json_list(
+            col(row, "eligible_requesters_json")?,
+            "eligible_requesters_json",
+        )?,
+        delivered_requester_device_jids: opt_json_list(
+            col(row, "delivered_requesters_json")?,
+            "delivered_requesters_json",
+        )?,
+        replay_mode: col(row, "replay_mode")?,
+        replay_payload: col(row, "replay_payload")?,
+        state: col(row, "state")?,
+        updated_at_ms: col(row, "updated_at_ms")?,
+        expires_at_ms: col(row, "expires_at_ms")?,
+    })
+}
+
+fn opt_json(list: Option<&Vec<String>>) -> StoreResult<Option<String>> {
+    list.map(|l| to_json(l)).transpose()
+}
+
+#[async_trait]
+impl RetryStore for PostgresBackend {
+    async fn upsert_outbound_message(&self, sid: &str, record: RetryOutboundMessage) -> StoreResult<()> {
+        check("sessionId", sid)?;
+        check("messageId", &record.message_id)?;
+        check("toJid", &record.to_jid)?;
+        check("replayMode", &record.replay_mode)?;
+        check("state", &record.state)?;
+        for list in
+            [&record.eligible_requester_device_jids, &record.delivered_requester_device_jids].into_iter().flatten()
+        {
+            check_all("requesterDeviceJid", list.iter().map(String::as_str))?;
+        }
+        let eligible = opt_json(record.eligible_requester_device_jids.as_ref())?;
+        let delivered = opt_json(record.delivered_requester_device_jids.as_ref())?;
+        sqlx::query(&self.sql.ro_upsert)
+            .bind(sid)
+            .bind(record.message_id.as_str())
+            .bind(record.to_jid.as_str())
+            .bind(eligible)
+            .bind(delivered)
+            .bind(record.replay_mode.as_str())
+            .bind(record.replay_payload.as_slice())
+            .bind(record.state.as_str())
+            .bind(record.updated_at_ms)
+            .bind(record.expires_at_ms)
+            .execute(self.pool().await?)
+            .await
+            .map_err(write_err("save a retry message"))?;
+        Ok(())
+    }
+
+    async fn get_outbound_message(&self, sid: &str, message_id: &str) -> StoreResult<Option<RetryOutboundMessage>> {
+        let row = self.get_one(&self.sql.ro_get, sid, "messageId", message_id, "load a retry message").await?;
+        row.as_ref().map(outbound).transpose()
+    }
+
+    async fn delete_outbound_message(&self, sid: &str, message_id: &str) -> StoreResult<u32> {
+        self.delete_one(&self.sql.ro_delete, sid, "messageId", message_id, "delete a retry message").await
+    }
+
+    async fn get_outbound_requester_status(
+        &self,
+        sid: &str,
+        message_id: &str,
+        requester_device_jid: &str,
+    ) -> StoreResult<Option<RequesterStatus>> {
+        check("requesterDeviceJid", requester_device_jid)?;
+        let what = "look up a retry requester";
+        let Some(row) = self.get_one(&self.sql.ro_get_requesters, sid, "messageId", message_id, what).await? else {
+            return Ok(None);
+        };
+        // Only the two lists matter to the shared status rule.
+        let lists = RetryOutboundMessage {
+            message_id: String::new(),
+            to_jid: String::new(),
+            eligible_requester_device_jids: opt_json_list(
+                col(&row, "eligible_requesters_json")?,
+                "eligible_requesters_json",
+            )?,
+            delivered_requester_device_jids: opt_json_list(
+                col(&row, "delivered_requesters_json")?,
+                "delivered_requesters_json",
+            )?,
+            replay_mode: String::new(),
+            replay_payload: Vec::new(),
+            state: String::new(),
+            updated_at_ms: 0,
+            expires_at_ms: 0,
+        };
+        Ok(lists.requester_status(requester_device_jid))
+    }
+
+    async fn update_outbound_message_state(
+        &self,
+        sid: &str,
+        message_id: &str,
+        state: &str,
+        updated_at_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        check("sessionId", sid)?;
+        check("messageId", message_id)?;
+        check("state", state)?;
+        sqlx::query(&self.sql.ro_update_state)
+            .bind(sid)
+            .bind(message_id)
+            .bind(state)
+            .bind(updated_at_ms)
+            .bind(expires_at_ms)
+            .execute(self.pool().await?)
+            .await
+            .map_err(write_err("update a retry message"))?;
+        Ok(())
+    }
+
+    async fn mark_outbound_requester_delivered(
+        &self,
+        sid: &str,
+        message_id: &str,
+        requester_device_jid: &str,
+        updated_at_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        check("sessionId", sid)?;
+        check("messageId", message_id)?;
+        check("requesterDeviceJid", requester_device_jid)?;
+        let what = "mark a retry requester delivered";
+        // Read-modify-write of the JSON list with the row locked.
+        let mut tx = self.begin(what).await?;
+        let Some(row) = sqlx::query(&self.sql.ro_get_delivered_for_update)
+            .bind(sid)
+            .bind(message_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(write_err(what))?
+        else {
+            return Ok(());
+        };
+        let stored: Option<String> = col(&row, "delivered_requesters_json")?;
+        let mut delivered = match stored {
+            Some(raw) => json_list(&raw, "delivered_requesters_json")?,
+            None => Vec::new(),
+        };
+        if !delivered.iter().any(|j| j == requester_device_jid) {
+            delivered.push(requester_device_jid.to_owned());
+        }
+        sqlx::query(&self.sql.ro_set_delivered)
+            .bind(sid)
+            .bind(message_id)
+            .bind(to_json(&delivered)?)
+            .bind(updated_at_ms)
+            .bind(expires_at_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(write_err(what))?;
+        tx.commit().await.map_err(write_err(what))
+    }
+
+    async fn increment_inbound_counter(
+        &self,
+        sid: &str,
+        message_id: &str,
+        requester_jid: &str,
+        updated_at_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<u32> {
+        check("sessionId", sid)?;
+        check("messageId", message_id)?;
+        check("requesterJid", requester_jid)?;
+        let value: i64 = sqlx::query_scalar(&self.sql.ri_increment)
+            .bind(sid)
+            .bind(message_id)
+            .bind(requester_jid)
+            .bind(updated_at_ms)
+            .bind(expires_at_ms)
+            .fetch_one(self.pool().await?)
+            .await
+            .map_err(write_err("count a retry request"))?;
+        u32::try_from(value)
+            .map_err(|_| StoreError::corrupted(format!("postgres: stored retry_count {value} is out of range")))
+    }
+
+    async fn cleanup_expired(&self, sid: &str, now_ms: i64) -> StoreResult<u32> {
+        check("sessionId", sid)?;
+        let what = "clean up expired retry entries";
+        let mut tx = self.begin(what).await?;
+        let mut deleted = 0u64;
+        for sql in [&self.sql.ro_cleanup, &self.sql.ri_cleanup] {
+            deleted += sqlx::query(sql)
+                .bind(sid)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_err(what))?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(write_err(what))?;
+        Ok(count(deleted))
+    }
+
+    async fn clear(&self, sid: &str) -> StoreResult<()> {
+        let statements = [self.sql.ro_clear.as_str(), &self.sql.ri_clear];
+        self.exec_sid_all(&statements, sid, "clear retry entries").await.map(drop)
+    }
+
+    fn retry_ttl_ms(&self) -> i64 {
+        self.options.cache_ttls.retry_ms
+    }
+
+    fn supports_raw_replay_payload(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,130 @@
+//! Reading typed values out of rows, dedupe of batches, address columns.
+//! A stored value of the wrong type or range is `STORE_CORRUPTED`, never a panic.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use sqlx::postgres::PgRow;
+use sqlx::{Decode, Postgres, Row, Type};
+
+use crate::domain::{SignalAddress, DEFAULT_SERVER};
+use crate::error::{StoreError, StoreResult};
+
+pub fn col<'r, T>(row: &'r PgRow, name: &'static str) -> StoreResult<T>
+where
+    T: Decode<'r, Postgres> + Type<Postgres>,
+{
+    row.try_get(name).map_err(|err| {
+        StoreError::corrupted(format!("postgres: stored column {name} is unreadable: {err}")).with_source(err)
+    })
+}
+
+pub fn to_u32(value: i64, name: &'static str) -> StoreResult<u32> {
+    u32::try_from(value)
+        .map_err(|_| StoreError::corrupted(format!("postgres: stored {name} {value} is not a 32-bit unsigned id")))
+}
+
+pub fn u32_col(row: &PgRow, name: &'static str) -> StoreResult<u32> {
+    to_u32(col(row, name)?, name)
+}
+
+/// A JSON array of strings, as stored for participants, device jids and requesters.
+pub fn json_list(raw: &str, name: &'static str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(raw).map_err(|err| {
+        StoreError::corrupted(format!("postgres: stored {name} is not a JSON array of strings: {err}")).with_source(err)
+    })
+}
+
+pub fn opt_json_list(raw: Option<String>, name: &'static str) -> StoreResult<Option<Vec<String>>> {
+    raw.map(|raw| json_list(&raw, name)).transpose()
+}
+
+pub fn to_json(list: &[String]) -> StoreResult<String> {
+    serde_json::to_string(list)
+        .map_err(|err| StoreError::invalid_argument(format!("could not encode a string list: {err}")).with_source(err))
+}
+
+/// Affected-row counts as the contracts report them.
+pub fn count(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+pub fn count_i64(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+/// The row key of a Signal address; an empty server means the default one.
+pub fn address(a: &SignalAddress) -> (&str, &str, i64) {
+    let server = if a.server.is_empty() { DEFAULT_SERVER } else { a.server.as_str() };
+    (a.user.as_str(), server, i64::from(a.device))
+}
+
+/// Column arrays of a batch of addresses, for `unnest($n::text[], …, $m::int8[])`.
+pub fn address_arrays<'a>(
+    addresses: impl IntoIterator<Item = &'a SignalAddress>,
+) -> (Vec<String>, Vec<String>, Vec<i64>) {
+    let mut users = Vec::new();
+    let mut servers = Vec::new();
+    let mut devices = Vec::new();
+    for a in addresses {
+        let (user, server, device) = address(a);
+        users.push(user.to_owned());
+        servers.push(server.to_owned());
+        devices.push(device);
+    }
+    (users, servers, devices)
+}
+
+pub fn address_from(
+    row: &PgRow,
+    user: &'static str,
+    server: &'static str,
+    device: &'static str,
+) -> StoreResult<SignalAddress> {
+    Ok(SignalAddress { user: col(row, user)?, server: col(row, server)?, device: u32_col(row, device)? })
+}
+
+/// One item per key: the **last** value given for it, at the position of its
+/// first occurrence (so one statement never touches a row twice; last write wins).
+pub fn dedupe_last<T, K: Hash + Eq>(items: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    dedupe_with(items, key, |slot, item| *slot = item)
+}
+
+/// One item per key, later duplicates folded into the first with `merge`.
+pub fn dedupe_with<T, K: Hash + Eq>(items: Vec<T>, key: impl Fn(&T) -> K, merge: impl Fn(&mut T, T)) -> Vec<T> {
+    let mut position: HashMap<K, usize> = HashMap::with_capacity(items.len());
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        let k = key(&item);
+        match position.get(&k) {
+            Some(&i) => {
+                if let Some(slot) = out.get_mut(i) {
+                    merge(slot, item);
+                }
+            }
+            None => {
+                position.insert(k, out.len());
+                out.push(item);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedupe_keeps_first_position_last_value() {
+        let v = vec![("a", 1), ("b", 2), ("a", 3)];
+        assert_eq!(dedupe_last(v, |x| x.0), vec![("a", 3), ("b", 2)]);
+        let v = vec![("a", 1), ("a", 2)];
+        assert_eq!(dedupe_with(v, |x| x.0, |s, i| s.1 += i.1), vec![("a", 3)]);
+    }
+
+    #[test]
+    fn bad_json_is_corruption() {
+        assert_eq!(json_list("{}", "x").unwrap_err().code, crate::error::ErrorCode::Corrupted);
+    }
+}
