@@ -6,3 +6,4 @@ pub mod memory;
 pub mod noop;
 pub mod pool;
 pub mod sqlite;
+pub mod mysql;
