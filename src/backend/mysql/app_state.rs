@@ -222,7 +222,7 @@ impl AppStateStore for MysqlBackend {
             }
             let changed: Vec<(&str, &[u8])> = desired
                 .into_iter()
-                .filter(|(mac, value)| !existing.get(*mac).is_some_and(|current| current.as_slice() == *value))
+                .filter(|(mac, value)| existing.get(*mac).is_none_or(|current| current.as_slice() != *value))
                 .collect();
             let list = &self.sql.aiv_upsert;
             for chunk in

@@ -74,6 +74,7 @@ impl Tables {
     }
 
     /// Every data table (the migrations table last).
+    #[cfg(test)]
     pub fn all(&self) -> [&str; 23] {
         [
             &self.auth,
