@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use sqlx::mysql::MySqlRow;
 use sqlx::MySqlPool;
 
-use super::rows::{bind_strs, chunks_by_size, col, count, dedupe_last, json_list, opt_text, padded, text, to_json};
+use super::rows::{bind_strs, col, count, dedupe_last, json_list, opt_text, text, to_json, Query};
 use super::{read_err, write_err, MysqlBackend};
 use crate::domain::chat_metadata::{ChatMetadata, ChatMetadataStore};
 use crate::domain::device_list::{DeviceList, DeviceListStore};
@@ -76,6 +76,48 @@ pub async fn cleanup_loop(pool: MySqlPool, statements: Vec<String>, interval: Du
             }
         }
     }
+}
+
+struct DeviceRow<'a> {
+    list: &'a DeviceList,
+    json: String,
+    expires_at_ms: i64,
+}
+
+fn device_row_size(r: &DeviceRow<'_>) -> usize {
+    2 * (r.list.user_jid.len() + r.list.alt_user_jid.as_ref().map_or(0, String::len)) + r.json.len()
+}
+
+fn bind_device_row<'q>(query: Query<'q>, sid: &'q str, r: &'q DeviceRow<'_>) -> Query<'q> {
+    query
+        .bind(sid)
+        .bind(r.list.user_jid.as_str())
+        .bind(r.list.user_jid.as_str())
+        .bind(r.list.alt_user_jid.as_deref())
+        .bind(r.list.alt_user_jid.as_deref())
+        .bind(r.json.as_str())
+        .bind(r.list.updated_at_ms)
+        .bind(r.expires_at_ms)
+}
+
+struct SecretRow<'a> {
+    id: &'a str,
+    secret: &'a MessageSecret,
+    expires_at_ms: i64,
+}
+
+fn secret_row_size(r: &SecretRow<'_>) -> usize {
+    2 * r.id.len() + r.secret.secret.len() + r.secret.sender_jid.len()
+}
+
+fn bind_secret_row<'q>(query: Query<'q>, sid: &'q str, r: &'q SecretRow<'_>) -> Query<'q> {
+    query
+        .bind(sid)
+        .bind(r.id)
+        .bind(r.id)
+        .bind(r.secret.secret.as_slice())
+        .bind(r.secret.sender_jid.as_str())
+        .bind(r.expires_at_ms)
 }
 
 impl MysqlBackend {
@@ -240,37 +282,13 @@ impl ChatMetadataStore for MysqlBackend {
 impl DeviceListStore for MysqlBackend {
     async fn upsert_user_devices(&self, sid: &str, snapshots: Vec<DeviceList>) -> StoreResult<()> {
         let what = "save device lists";
-        if snapshots.is_empty() {
-            self.db(sid).await?;
-            return Ok(());
-        }
         let ttl = self.options.cache_ttls.device_list_ms;
         let snapshots = dedupe_last(snapshots, |s| s.user_jid.clone());
         let mut rows = Vec::with_capacity(snapshots.len());
         for s in &snapshots {
-            rows.push((s, to_json(&s.device_jids)?));
+            rows.push(DeviceRow { list: s, json: to_json(&s.device_jids)?, expires_at_ms: s.updated_at_ms.saturating_add(ttl) });
         }
-        let list = &self.sql.dl_upsert;
-        let mut tx = self.tx(sid, what).await?;
-        for chunk in chunks_by_size(&rows, list.max_chunk(), |(s, json)| {
-            2 * (s.user_jid.len() + s.alt_user_jid.as_ref().map_or(0, String::len)) + json.len()
-        }) {
-            let (sql, len) = list.for_len(chunk.len());
-            let mut query = sqlx::query(sql);
-            for (s, json) in padded(chunk, len) {
-                query = query
-                    .bind(sid)
-                    .bind(s.user_jid.as_str())
-                    .bind(s.user_jid.as_str())
-                    .bind(s.alt_user_jid.as_deref())
-                    .bind(s.alt_user_jid.as_deref())
-                    .bind(json.as_str())
-                    .bind(s.updated_at_ms)
-                    .bind(s.updated_at_ms.saturating_add(ttl));
-            }
-            query.execute(&mut *tx).await.map_err(write_err(what))?;
-        }
-        tx.commit().await.map_err(write_err(what))
+        self.upsert_rows(sid, &self.sql.dl_upsert, &rows, device_row_size, bind_device_row, what).await
     }
 
     async fn get_user_devices(
@@ -374,31 +392,10 @@ impl MessageSecretStore for MysqlBackend {
         now_ms: i64,
     ) -> StoreResult<()> {
         let what = "save message secrets";
-        if entries.is_empty() {
-            self.db(sid).await?;
-            return Ok(());
-        }
         let expires = now_ms.saturating_add(self.options.cache_ttls.message_secret_ms);
         let entries = dedupe_last(entries, |(id, _)| id.clone());
-        let list = &self.sql.ms_upsert;
-        let mut tx = self.tx(sid, what).await?;
-        for chunk in
-            chunks_by_size(&entries, list.max_chunk(), |(id, s)| 2 * id.len() + s.secret.len() + s.sender_jid.len())
-        {
-            let (sql, len) = list.for_len(chunk.len());
-            let mut query = sqlx::query(sql);
-            for (id, secret) in padded(chunk, len) {
-                query = query
-                    .bind(sid)
-                    .bind(id.as_str())
-                    .bind(id.as_str())
-                    .bind(secret.secret.as_slice())
-                    .bind(secret.sender_jid.as_str())
-                    .bind(expires);
-            }
-            query.execute(&mut *tx).await.map_err(write_err(what))?;
-        }
-        tx.commit().await.map_err(write_err(what))
+        let rows: Vec<SecretRow> = entries.iter().map(|(id, secret)| SecretRow { id, secret, expires_at_ms: expires }).collect();
+        self.upsert_rows(sid, &self.sql.ms_upsert, &rows, secret_row_size, bind_secret_row, what).await
     }
 
     async fn cleanup_expired_message_secrets(&self, sid: &str, now_ms: i64) -> StoreResult<u32> {

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use sqlx::mysql::MySqlRow;
 
-use super::rows::{bool_col, chunks_by_size, col, count, dedupe_last, dedupe_merge, opt_bool, opt_bool_col, opt_text, padded, text};
+use super::rows::{bool_col, col, count, dedupe_last, dedupe_merge, opt_bool, opt_bool_col, opt_text, text, Query};
 use super::{read_err, write_err, MysqlBackend};
 use crate::domain::contacts::{ContactStore, StoredContact};
 use crate::domain::messages::{MessageStore, StoredMessage};
@@ -67,41 +67,90 @@ fn opt_len(s: &Option<String>) -> usize {
     s.as_ref().map_or(0, String::len)
 }
 
+fn message_size(m: &StoredMessage) -> usize {
+    2 * (m.id.len() + m.thread_jid.len())
+        + opt_len(&m.sender_jid)
+        + opt_len(&m.participant_jid)
+        + m.message_bytes.as_ref().map_or(0, Vec::len)
+}
+
+fn bind_message<'q>(query: Query<'q>, sid: &'q str, m: &'q StoredMessage) -> Query<'q> {
+    query
+        .bind(sid)
+        .bind(m.id.as_str())
+        .bind(m.id.as_str())
+        .bind(m.thread_jid.as_str())
+        .bind(m.thread_jid.as_str())
+        .bind(m.sender_jid.as_deref())
+        .bind(m.participant_jid.as_deref())
+        .bind(i64::from(m.from_me))
+        .bind(m.timestamp_ms)
+        .bind(m.message_bytes.as_deref())
+}
+
+fn thread_size(t: &StoredThread) -> usize {
+    2 * t.jid.len() + opt_len(&t.name)
+}
+
+fn bind_thread<'q>(query: Query<'q>, sid: &'q str, t: &'q StoredThread) -> Query<'q> {
+    query
+        .bind(sid)
+        .bind(t.jid.as_str())
+        .bind(t.jid.as_str())
+        .bind(t.name.as_deref())
+        .bind(t.unread_count)
+        .bind(opt_bool(t.archived))
+        .bind(t.pinned)
+        .bind(t.mute_end_ms)
+        .bind(opt_bool(t.marked_as_unread))
+        .bind(t.ephemeral_expiration)
+        .bind(t.ephemeral_setting_timestamp)
+}
+
+fn contact_size(c: &StoredContact) -> usize {
+    2 * (c.jid.len() + opt_len(&c.phone_number))
+        + opt_len(&c.display_name)
+        + opt_len(&c.push_name)
+        + opt_len(&c.lid)
+        + opt_len(&c.username)
+}
+
+fn bind_contact<'q>(query: Query<'q>, sid: &'q str, c: &'q StoredContact) -> Query<'q> {
+    query
+        .bind(sid)
+        .bind(c.jid.as_str())
+        .bind(c.jid.as_str())
+        .bind(c.display_name.as_deref())
+        .bind(c.push_name.as_deref())
+        .bind(c.lid.as_deref())
+        .bind(c.phone_number.as_deref())
+        .bind(c.phone_number.as_deref())
+        .bind(c.username.as_deref())
+        .bind(c.last_updated_ms)
+}
+
+fn token_size(t: &PrivacyToken) -> usize {
+    2 * t.jid.len() + t.tc_token.as_ref().map_or(0, Vec::len) + t.nct_salt.as_ref().map_or(0, Vec::len)
+}
+
+fn bind_token<'q>(query: Query<'q>, sid: &'q str, t: &'q PrivacyToken) -> Query<'q> {
+    query
+        .bind(sid)
+        .bind(t.jid.as_str())
+        .bind(t.jid.as_str())
+        .bind(t.tc_token.as_deref())
+        .bind(t.tc_token_timestamp)
+        .bind(t.tc_token_sender_timestamp)
+        .bind(t.nct_salt.as_deref())
+        .bind(t.updated_at_ms)
+}
+
 #[async_trait]
 impl MessageStore for MysqlBackend {
     async fn upsert_messages(&self, sid: &str, records: Vec<StoredMessage>) -> StoreResult<()> {
         let what = "save messages";
-        if records.is_empty() {
-            self.db(sid).await?;
-            return Ok(());
-        }
         let records = dedupe_last(records, |m| m.id.clone());
-        let list = &self.sql.msg_upsert;
-        let mut tx = self.tx(sid, what).await?;
-        for chunk in chunks_by_size(&records, list.max_chunk(), |m| {
-            2 * (m.id.len() + m.thread_jid.len())
-                + opt_len(&m.sender_jid)
-                + opt_len(&m.participant_jid)
-                + m.message_bytes.as_ref().map_or(0, Vec::len)
-        }) {
-            let (sql, len) = list.for_len(chunk.len());
-            let mut query = sqlx::query(sql);
-            for m in padded(chunk, len) {
-                query = query
-                    .bind(sid)
-                    .bind(m.id.as_str())
-                    .bind(m.id.as_str())
-                    .bind(m.thread_jid.as_str())
-                    .bind(m.thread_jid.as_str())
-                    .bind(m.sender_jid.as_deref())
-                    .bind(m.participant_jid.as_deref())
-                    .bind(i64::from(m.from_me))
-                    .bind(m.timestamp_ms)
-                    .bind(m.message_bytes.as_deref());
-            }
-            query.execute(&mut *tx).await.map_err(write_err(what))?;
-        }
-        tx.commit().await.map_err(write_err(what))
+        self.upsert_rows(sid, &self.sql.msg_upsert, &records, message_size, bind_message, what).await
     }
 
     async fn get_message(&self, sid: &str, id: &str) -> StoreResult<Option<StoredMessage>> {
@@ -154,33 +203,8 @@ impl MessageStore for MysqlBackend {
 impl ThreadStore for MysqlBackend {
     async fn upsert_threads(&self, sid: &str, records: Vec<StoredThread>) -> StoreResult<()> {
         let what = "save threads";
-        if records.is_empty() {
-            self.db(sid).await?;
-            return Ok(());
-        }
         let records = dedupe_merge(records, |t| t.jid.clone(), StoredThread::merge_from);
-        let list = &self.sql.thr_upsert;
-        let mut tx = self.tx(sid, what).await?;
-        for chunk in chunks_by_size(&records, list.max_chunk(), |t| 2 * t.jid.len() + opt_len(&t.name)) {
-            let (sql, len) = list.for_len(chunk.len());
-            let mut query = sqlx::query(sql);
-            for t in padded(chunk, len) {
-                query = query
-                    .bind(sid)
-                    .bind(t.jid.as_str())
-                    .bind(t.jid.as_str())
-                    .bind(t.name.as_deref())
-                    .bind(t.unread_count)
-                    .bind(opt_bool(t.archived))
-                    .bind(t.pinned)
-                    .bind(t.mute_end_ms)
-                    .bind(opt_bool(t.marked_as_unread))
-                    .bind(t.ephemeral_expiration)
-                    .bind(t.ephemeral_setting_timestamp);
-            }
-            query.execute(&mut *tx).await.map_err(write_err(what))?;
-        }
-        tx.commit().await.map_err(write_err(what))
+        self.upsert_rows(sid, &self.sql.thr_upsert, &records, thread_size, bind_thread, what).await
     }
 
     async fn get_thread(&self, sid: &str, jid: &str) -> StoreResult<Option<StoredThread>> {
@@ -227,38 +251,8 @@ impl ThreadStore for MysqlBackend {
 impl ContactStore for MysqlBackend {
     async fn upsert_contacts(&self, sid: &str, records: Vec<StoredContact>) -> StoreResult<()> {
         let what = "save contacts";
-        if records.is_empty() {
-            self.db(sid).await?;
-            return Ok(());
-        }
         let records = dedupe_merge(records, |c| c.jid.clone(), StoredContact::merge_from);
-        let list = &self.sql.con_upsert;
-        let mut tx = self.tx(sid, what).await?;
-        for chunk in chunks_by_size(&records, list.max_chunk(), |c| {
-            2 * (c.jid.len() + opt_len(&c.phone_number))
-                + opt_len(&c.display_name)
-                + opt_len(&c.push_name)
-                + opt_len(&c.lid)
-                + opt_len(&c.username)
-        }) {
-            let (sql, len) = list.for_len(chunk.len());
-            let mut query = sqlx::query(sql);
-            for c in padded(chunk, len) {
-                query = query
-                    .bind(sid)
-                    .bind(c.jid.as_str())
-                    .bind(c.jid.as_str())
-                    .bind(c.display_name.as_deref())
-                    .bind(c.push_name.as_deref())
-                    .bind(c.lid.as_deref())
-                    .bind(c.phone_number.as_deref())
-                    .bind(c.phone_number.as_deref())
-                    .bind(c.username.as_deref())
-                    .bind(c.last_updated_ms);
-            }
-            query.execute(&mut *tx).await.map_err(write_err(what))?;
-        }
-        tx.commit().await.map_err(write_err(what))
+        self.upsert_rows(sid, &self.sql.con_upsert, &records, contact_size, bind_contact, what).await
     }
 
     async fn get_contact(&self, sid: &str, jid: &str) -> StoreResult<Option<StoredContact>> {
@@ -305,32 +299,8 @@ impl ContactStore for MysqlBackend {
 impl PrivacyTokenStore for MysqlBackend {
     async fn upsert_privacy_tokens(&self, sid: &str, records: Vec<PrivacyToken>) -> StoreResult<()> {
         let what = "save privacy tokens";
-        if records.is_empty() {
-            self.db(sid).await?;
-            return Ok(());
-        }
         let records = dedupe_merge(records, |t| t.jid.clone(), PrivacyToken::merge_from);
-        let list = &self.sql.pt_upsert;
-        let mut tx = self.tx(sid, what).await?;
-        for chunk in chunks_by_size(&records, list.max_chunk(), |t| {
-            2 * t.jid.len() + t.tc_token.as_ref().map_or(0, Vec::len) + t.nct_salt.as_ref().map_or(0, Vec::len)
-        }) {
-            let (sql, len) = list.for_len(chunk.len());
-            let mut query = sqlx::query(sql);
-            for t in padded(chunk, len) {
-                query = query
-                    .bind(sid)
-                    .bind(t.jid.as_str())
-                    .bind(t.jid.as_str())
-                    .bind(t.tc_token.as_deref())
-                    .bind(t.tc_token_timestamp)
-                    .bind(t.tc_token_sender_timestamp)
-                    .bind(t.nct_salt.as_deref())
-                    .bind(t.updated_at_ms);
-            }
-            query.execute(&mut *tx).await.map_err(write_err(what))?;
-        }
-        tx.commit().await.map_err(write_err(what))
+        self.upsert_rows(sid, &self.sql.pt_upsert, &records, token_size, bind_token, what).await
     }
 
     async fn get_privacy_token(&self, sid: &str, jid: &str) -> StoreResult<Option<PrivacyToken>> {

@@ -294,3 +294,44 @@ impl std::fmt::Debug for MysqlBackend {
             .finish()
     }
 }
+
+/// Binds one row of a multi-row statement: `(query, session id, row)`.
+type BindRow<T> = for<'q> fn(rows::Query<'q>, &'q str, &'q T) -> rows::Query<'q>;
+
+impl MysqlBackend {
+    /// Writes `rows` with `list` (a multi-row `INSERT … ON DUPLICATE KEY
+    /// UPDATE`), chunked by parameter count and bytes, all in one transaction.
+    /// Two batches touching the same keys in different orders can deadlock in
+    /// InnoDB; the loser is rolled back whole and the batch is replayed.
+    async fn upsert_rows<T: Sync>(
+        &self,
+        sid: &str,
+        list: &sql::Multi,
+        rows: &[T],
+        size: fn(&T) -> usize,
+        bind: BindRow<T>,
+        what: &'static str,
+    ) -> StoreResult<()> {
+        let pool = self.db(sid).await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let chunks = rows::chunks_by_size(rows, list.max_chunk(), size);
+        let fail = |err: sqlx::Error| {
+            let retry = is_retryable(&err);
+            (write_err(what)(err), retry)
+        };
+        retrying!(async {
+            let mut tx = pool.begin().await.map_err(fail)?;
+            for chunk in &chunks {
+                let (sql, len) = list.for_len(chunk.len());
+                let mut query = sqlx::query(sql);
+                for row in rows::padded(chunk, len) {
+                    query = bind(query, sid, row);
+                }
+                query.execute(&mut *tx).await.map_err(fail)?;
+            }
+            tx.commit().await.map_err(fail)
+        })
+    }
+}

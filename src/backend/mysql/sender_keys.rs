@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use sqlx::mysql::MySqlRow;
 
-use super::rows::{address, address_from, bind_addresses, chunks_by_size, col, count, dedupe_last, padded, text, u32_col};
+use super::rows::{address, address_from, bind_addresses, col, count, dedupe_last, text, u32_col, Query};
 use super::{read_err, write_err, MysqlBackend};
 use crate::domain::sender_key::{GroupSenderKeys, SenderKey, SenderKeyDistribution, SenderKeyStore};
 use crate::domain::{SignalAddress, StoreResult};
@@ -33,6 +33,26 @@ fn normalized(a: &SignalAddress) -> SignalAddress {
     SignalAddress { user: user.to_owned(), server: server.to_owned(), device: device as u32 }
 }
 
+fn distribution_size(r: &SenderKeyDistribution) -> usize {
+    2 * (r.group_id.len() + r.sender.user.len() + r.sender.server.len())
+}
+
+fn bind_distribution<'q>(query: Query<'q>, sid: &'q str, r: &'q SenderKeyDistribution) -> Query<'q> {
+    let (user, server, device) = address(&r.sender);
+    let group = r.group_id.as_str();
+    query
+        .bind(sid)
+        .bind(group)
+        .bind(group)
+        .bind(user)
+        .bind(user)
+        .bind(server)
+        .bind(server)
+        .bind(device)
+        .bind(i64::from(r.key_id))
+        .bind(r.timestamp_ms)
+}
+
 #[async_trait]
 impl SenderKeyStore for MysqlBackend {
     async fn upsert_sender_key(&self, sid: &str, record: SenderKey) -> StoreResult<()> {
@@ -56,36 +76,8 @@ impl SenderKeyStore for MysqlBackend {
 
     async fn upsert_sender_key_distributions(&self, sid: &str, records: Vec<SenderKeyDistribution>) -> StoreResult<()> {
         let what = "save sender-key distributions";
-        if records.is_empty() {
-            self.db(sid).await?;
-            return Ok(());
-        }
         let records = dedupe_last(records, |r| (r.group_id.clone(), normalized(&r.sender)));
-        let list = &self.sql.skd_upsert;
-        let mut tx = self.tx(sid, what).await?;
-        for chunk in chunks_by_size(&records, list.max_chunk(), |r| {
-            2 * (r.group_id.len() + r.sender.user.len() + r.sender.server.len())
-        }) {
-            let (sql, len) = list.for_len(chunk.len());
-            let mut query = sqlx::query(sql);
-            for r in padded(chunk, len) {
-                let (user, server, device) = address(&r.sender);
-                let group = r.group_id.as_str();
-                query = query
-                    .bind(sid)
-                    .bind(group)
-                    .bind(group)
-                    .bind(user)
-                    .bind(user)
-                    .bind(server)
-                    .bind(server)
-                    .bind(device)
-                    .bind(i64::from(r.key_id))
-                    .bind(r.timestamp_ms);
-            }
-            query.execute(&mut *tx).await.map_err(write_err(what))?;
-        }
-        tx.commit().await.map_err(write_err(what))
+        self.upsert_rows(sid, &self.sql.skd_upsert, &records, distribution_size, bind_distribution, what).await
     }
 
     async fn get_group_sender_keys(&self, sid: &str, group_id: &str) -> StoreResult<GroupSenderKeys> {

@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use sqlx::mysql::MySqlRow;
 
-use super::rows::{address, bind_addresses, chunks_by_size, col, dedupe_last, opt_bool, opt_bool_col, padded, text, u32_col};
+use super::rows::{
+    address, bind_addresses, chunks_by_size, col, dedupe_last, opt_bool, opt_bool_col, padded, text, u32_col, Query,
+};
 use super::{is_retryable, read_err, write_err, MysqlBackend};
 use crate::domain::identity::IdentityStore;
 use crate::domain::pre_key::{PreKey, PreKeyReservation, PreKeyStore};
@@ -53,30 +55,13 @@ fn next_pre_key_id(row: Option<&MySqlRow>) -> StoreResult<i64> {
     Ok(next)
 }
 
-/// Upserts `(address, blob)` entries with a multi-row statement, later duplicates winning.
-async fn upsert_addressed(
-    b: &MysqlBackend,
-    sid: &str,
-    list: &super::sql::Multi,
-    entries: Vec<(SignalAddress, Vec<u8>)>,
-    what: &'static str,
-) -> StoreResult<()> {
-    if entries.is_empty() {
-        b.db(sid).await?;
-        return Ok(());
-    }
-    let entries = dedupe_last(entries, |(a, _)| address_key(a));
-    let mut tx = b.tx(sid, what).await?;
-    for chunk in chunks_by_size(&entries, list.max_chunk(), |(a, v)| a.user.len() * 2 + a.server.len() * 2 + v.len()) {
-        let (sql, len) = list.for_len(chunk.len());
-        let mut query = sqlx::query(sql);
-        for (a, value) in padded(chunk, len) {
-            let (user, server, device) = address(a);
-            query = query.bind(sid).bind(user).bind(user).bind(server).bind(server).bind(device).bind(value.as_slice());
-        }
-        query.execute(&mut *tx).await.map_err(write_err(what))?;
-    }
-    tx.commit().await.map_err(write_err(what))
+fn addressed_size(entry: &(SignalAddress, Vec<u8>)) -> usize {
+    2 * (entry.0.user.len() + entry.0.server.len()) + entry.1.len()
+}
+
+fn bind_addressed<'q>(query: Query<'q>, sid: &'q str, entry: &'q (SignalAddress, Vec<u8>)) -> Query<'q> {
+    let (user, server, device) = address(&entry.0);
+    query.bind(sid).bind(user).bind(user).bind(server).bind(server).bind(device).bind(entry.1.as_slice())
 }
 
 #[async_trait]
@@ -436,7 +421,8 @@ impl SessionStore for MysqlBackend {
     }
 
     async fn set_sessions(&self, sid: &str, entries: Vec<(SignalAddress, Blob)>) -> StoreResult<()> {
-        upsert_addressed(self, sid, &self.sql.sess_upsert, entries, "save sessions").await
+        let entries = dedupe_last(entries, |(a, _)| address_key(a));
+        self.upsert_rows(sid, &self.sql.sess_upsert, &entries, addressed_size, bind_addressed, "save sessions").await
     }
 
     async fn delete_session(&self, sid: &str, a: &SignalAddress) -> StoreResult<()> {
@@ -478,7 +464,9 @@ impl IdentityStore for MysqlBackend {
     }
 
     async fn set_remote_identities(&self, sid: &str, entries: Vec<(SignalAddress, Vec<u8>)>) -> StoreResult<()> {
-        upsert_addressed(self, sid, &self.sql.ident_upsert, entries, "save remote identities").await
+        let entries = dedupe_last(entries, |(a, _)| address_key(a));
+        let what = "save remote identities";
+        self.upsert_rows(sid, &self.sql.ident_upsert, &entries, addressed_size, bind_addressed, what).await
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {

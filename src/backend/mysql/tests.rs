@@ -428,4 +428,24 @@ async fn batches_larger_than_one_statement_keep_order_and_duplicates() {
     b.close().await.unwrap();
 }
 
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crossing_batches_survive_deadlocks() {
+    let b = Arc::new(backend(&unique_prefix()));
+    let forward: Vec<(SignalAddress, Vec<u8>)> = (0..200).map(|i| (addr(&format!("u{i}"), 0), vec![1])).collect();
+    let mut backward = forward.clone();
+    backward.reverse();
+    let mut tasks = Vec::new();
+    for round in 0..6 {
+        let entries = if round % 2 == 0 { forward.clone() } else { backward.clone() };
+        let b = b.clone();
+        tasks.push(tokio::spawn(async move { b.set_sessions("s", entries).await }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert!(b.has_sessions("s", &[addr("u0", 0), addr("u199", 0)]).await.unwrap().iter().all(|x| *x));
+    drop_tables(&b).await;
+    b.close().await.unwrap();
+}
 crate::backend::conformance::conformance_tests!(super::fresh());
