@@ -297,6 +297,108 @@ fn migration_failed(what: String) -> impl FnOnce(sqlx::Error) -> StoreError {
 
 /// Brings the database up to date. Safe to run from several processes at once.
 pub async fn run(pool: &MySqlPool, tables: &Tables) -> StoreResult<()> {
+    migrate(pool, tables).await?;
+    // The version table says what ran, not that these tables are ours: a table
+    // of another application under the same name survives `IF NOT EXISTS`.
+    for (table, columns) in checks(tables) {
+        probe(pool, table, columns).await?;
+    }
+    Ok(())
+}
+
+/// `(table, columns)` every wastore table must have.
+fn checks(t: &Tables) -> Vec<(&str, &'static str)> {
+    vec![
+        (&t.migrations, "version, name, applied_at_ms"),
+        (&t.auth, "session_id, credentials, updated_at_ms"),
+        (&t.signal_meta, "session_id, next_prekey_id, server_has_prekeys, signed_prekey_rotation_ts"),
+        (&t.signal_registration, "session_id, registration_id, identity_pub_key, identity_priv_key"),
+        (&t.signal_signed_prekey, "session_id, key_id, pub_key, priv_key, signature, uploaded"),
+        (&t.signal_prekey, "session_id, key_id, pub_key, priv_key, uploaded"),
+        (&t.signal_session, "session_id, user, user_h, server, server_h, device, record"),
+        (&t.signal_identity, "session_id, user, user_h, server, server_h, device, identity_key"),
+        (
+            &t.sender_keys,
+            "session_id, group_id, group_h, sender_user, sender_user_h, sender_server, sender_server_h, \
+             sender_device, record, seq",
+        ),
+        (
+            &t.sender_key_distribution,
+            "session_id, group_id, group_h, sender_user, sender_user_h, sender_server, sender_server_h, \
+             sender_device, key_id, timestamp_ms, seq",
+        ),
+        (
+            &t.appstate_sync_keys,
+            "session_id, key_id, key_h, key_data, `timestamp`, fingerprint, key_epoch, key_device, seq",
+        ),
+        (&t.appstate_collection_versions, "session_id, collection, collection_h, version, hash, seq"),
+        (
+            &t.appstate_collection_index_values,
+            "session_id, collection, collection_h, index_mac_hex, index_h, value_mac, seq",
+        ),
+        (
+            &t.messages,
+            "session_id, message_id, message_h, thread_jid, thread_h, sender_jid, participant_jid, from_me, \
+             timestamp_ms, message_bytes",
+        ),
+        (
+            &t.threads,
+            "session_id, jid, jid_h, name, unread_count, archived, pinned, mute_end_ms, marked_as_unread, \
+             ephemeral_expiration, ephemeral_setting_timestamp",
+        ),
+        (
+            &t.contacts,
+            "session_id, jid, jid_h, display_name, push_name, lid, phone_number, phone_h, username, \
+             last_updated_ms, seq",
+        ),
+        (
+            &t.privacy_tokens,
+            "session_id, jid, jid_h, tc_token, tc_token_timestamp, tc_token_sender_timestamp, nct_salt, updated_at_ms",
+        ),
+        (
+            &t.retry_outbound,
+            "session_id, message_id, message_h, to_jid, eligible_requesters_json, delivered_requesters_json, \
+             replay_mode, replay_payload, state, updated_at_ms, expires_at_ms",
+        ),
+        (
+            &t.retry_inbound,
+            "session_id, message_id, message_h, requester_jid, requester_h, retry_count, updated_at_ms, expires_at_ms",
+        ),
+        (
+            &t.group_metadata,
+            "session_id, group_jid, group_h, participants_json, ephemeral, ephemeral_trigger, updated_at_ms, \
+             expires_at_ms",
+        ),
+        (
+            &t.chat_metadata,
+            "session_id, chat_jid, chat_h, ephemeral_expiration, ephemeral_setting_timestamp, updated_at_ms, \
+             expires_at_ms",
+        ),
+        (
+            &t.device_list,
+            "session_id, user_jid, user_h, alt_user_jid, alt_h, device_jids_json, updated_at_ms, expires_at_ms, seq",
+        ),
+        (&t.message_secrets, "session_id, message_id, message_h, secret, sender_jid, expires_at_ms"),
+    ]
+}
+
+/// Fails, saying what to fix, unless `table` exists with `columns`.
+async fn probe(pool: &MySqlPool, table: &str, columns: &str) -> StoreResult<()> {
+    let sql = format!("SELECT {columns} FROM {table} LIMIT 0");
+    match sqlx::query(&sql).persistent(false).fetch_all(pool).await {
+        Ok(_) => Ok(()),
+        Err(err) => Err(StoreError::new(
+            ErrorCode::ConnectionFailed,
+            format!(
+                "mysql: table {table} is missing or is not a wastore table ({err}); keep tablePrefix fixed per \
+                 database and do not share tables with other applications (pick another tablePrefix)"
+            ),
+        )
+        .with_source(err)),
+    }
+}
+
+async fn migrate(pool: &MySqlPool, tables: &Tables) -> StoreResult<()> {
     let all = migrations(tables);
     let applied_sql = format!("SELECT version FROM {}", tables.migrations);
     // Fast path: already up to date (no lock needed).

@@ -448,4 +448,26 @@ async fn crossing_batches_survive_deadlocks() {
     drop_tables(&b).await;
     b.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_foreign_table_under_our_name_is_reported() {
+    let prefix = unique_prefix();
+    let b = backend(&prefix);
+    let other = backend(&unique_prefix());
+    let pool = other.pool().await.unwrap();
+    sqlx::query(&format!("CREATE TABLE {prefix}mailbox_threads (id INT PRIMARY KEY)")).execute(pool).await.unwrap();
+    let err = b.load("s").await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ConnectionFailed, "{err}");
+    assert!(err.message.contains(&format!("{prefix}mailbox_threads")), "{err}");
+    drop_tables(&other).await;
+    // The failed open left no pool behind; dropping the clash lets the next call succeed.
+    sqlx::query(&format!("DROP TABLE {prefix}mailbox_threads")).execute(pool).await.unwrap();
+    for table in b.tables.all() {
+        sqlx::query(&format!("DROP TABLE IF EXISTS {table}")).execute(pool).await.unwrap();
+    }
+    assert_eq!(b.load("s").await.unwrap(), None);
+    drop_tables(&b).await;
+    b.close().await.unwrap();
+    other.close().await.unwrap();
+}
 crate::backend::conformance::conformance_tests!(super::fresh());
