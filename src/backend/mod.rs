@@ -7,3 +7,4 @@ pub mod noop;
 pub mod pool;
 pub mod postgres;
 pub mod sqlite;
+pub mod mysql;

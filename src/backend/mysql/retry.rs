@@ -1,0 +1,260 @@
+//! `retry` cache: outbound messages kept for retry receipts, and inbound counters.
+//! Requester lists are JSON arrays; NULL and `[]` stay distinct.
+
+use async_trait::async_trait;
+use sqlx::mysql::MySqlRow;
+
+use super::rows::{col, count, json_list, opt_json_list, opt_text, text, to_json};
+use super::{is_retryable, read_err, write_err, MysqlBackend};
+use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore};
+use crate::domain::StoreResult;
+use crate::error::StoreError;
+
+fn outbound(row: &MySqlRow) -> StoreResult<RetryOutboundMessage> {
+    Ok(RetryOutboundMessage {
+        message_id: text(row, "message_id")?,
+        to_jid: text(row, "to_jid")?,
+        eligible_requester_device_jids: opt_json_list(
+            opt_text(row, "eligible_requesters_json")?,
+            "eligible_requesters_json",
+        )?,
+        delivered_requester_device_jids: opt_json_list(
+            opt_text(row, "delivered_requesters_json")?,
+            "delivered_requesters_json",
+        )?,
+        replay_mode: text(row, "replay_mode")?,
+        replay_payload: col(row, "replay_payload")?,
+        state: text(row, "state")?,
+        updated_at_ms: col(row, "updated_at_ms")?,
+        expires_at_ms: col(row, "expires_at_ms")?,
+    })
+}
+
+fn opt_json(list: Option<&Vec<String>>) -> StoreResult<Option<String>> {
+    list.map(|l| to_json(l)).transpose()
+}
+
+impl MysqlBackend {
+    async fn increment_once(
+        &self,
+        sid: &str,
+        message_id: &str,
+        requester_jid: &str,
+        updated_at_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<u32, (StoreError, bool)> {
+        let what = "count a retry request";
+        let fail = |err: sqlx::Error| {
+            let retry = is_retryable(&err);
+            (write_err(what)(err), retry)
+        };
+        let mut tx = self.tx(sid, what).await.map_err(|e| (e, false))?;
+        // The upsert holds the row's exclusive lock until commit, so the value
+        // read back is this call's own count.
+        sqlx::query(&self.sql.ri_increment)
+            .bind(sid)
+            .bind(message_id)
+            .bind(message_id)
+            .bind(requester_jid)
+            .bind(requester_jid)
+            .bind(updated_at_ms)
+            .bind(expires_at_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let row = sqlx::query(&self.sql.ri_get)
+            .bind(sid)
+            .bind(message_id)
+            .bind(requester_jid)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        let value: i64 = col(&row, "retry_count").map_err(|e| (e, false))?;
+        u32::try_from(value)
+            .map_err(|_| (StoreError::corrupted(format!("mysql: stored retry_count {value} is out of range")), false))
+    }
+}
+
+#[async_trait]
+impl RetryStore for MysqlBackend {
+    async fn upsert_outbound_message(&self, sid: &str, record: RetryOutboundMessage) -> StoreResult<()> {
+        let eligible = opt_json(record.eligible_requester_device_jids.as_ref())?;
+        let delivered = opt_json(record.delivered_requester_device_jids.as_ref())?;
+        sqlx::query(&self.sql.ro_upsert)
+            .bind(sid)
+            .bind(record.message_id.as_str())
+            .bind(record.message_id.as_str())
+            .bind(record.to_jid.as_str())
+            .bind(eligible)
+            .bind(delivered)
+            .bind(record.replay_mode.as_str())
+            .bind(record.replay_payload.as_slice())
+            .bind(record.state.as_str())
+            .bind(record.updated_at_ms)
+            .bind(record.expires_at_ms)
+            .execute(self.db(sid).await?)
+            .await
+            .map_err(write_err("save a retry message"))?;
+        Ok(())
+    }
+
+    async fn get_outbound_message(&self, sid: &str, message_id: &str) -> StoreResult<Option<RetryOutboundMessage>> {
+        let row = sqlx::query(&self.sql.ro_get)
+            .bind(sid)
+            .bind(message_id)
+            .fetch_optional(self.db(sid).await?)
+            .await
+            .map_err(read_err("load a retry message"))?;
+        row.as_ref().map(outbound).transpose()
+    }
+
+    async fn delete_outbound_message(&self, sid: &str, message_id: &str) -> StoreResult<u32> {
+        let done = sqlx::query(&self.sql.ro_delete)
+            .bind(sid)
+            .bind(message_id)
+            .execute(self.db(sid).await?)
+            .await
+            .map_err(write_err("delete a retry message"))?;
+        Ok(count(done.rows_affected()))
+    }
+
+    async fn get_outbound_requester_status(
+        &self,
+        sid: &str,
+        message_id: &str,
+        requester_device_jid: &str,
+    ) -> StoreResult<Option<RequesterStatus>> {
+        let row = sqlx::query(&self.sql.ro_get_requesters)
+            .bind(sid)
+            .bind(message_id)
+            .fetch_optional(self.db(sid).await?)
+            .await
+            .map_err(read_err("look up a retry requester"))?;
+        let Some(row) = row else { return Ok(None) };
+        // Only the two lists matter to the shared status rule.
+        let lists = RetryOutboundMessage {
+            message_id: String::new(),
+            to_jid: String::new(),
+            eligible_requester_device_jids: opt_json_list(
+                opt_text(&row, "eligible_requesters_json")?,
+                "eligible_requesters_json",
+            )?,
+            delivered_requester_device_jids: opt_json_list(
+                opt_text(&row, "delivered_requesters_json")?,
+                "delivered_requesters_json",
+            )?,
+            replay_mode: String::new(),
+            replay_payload: Vec::new(),
+            state: String::new(),
+            updated_at_ms: 0,
+            expires_at_ms: 0,
+        };
+        Ok(lists.requester_status(requester_device_jid))
+    }
+
+    async fn update_outbound_message_state(
+        &self,
+        sid: &str,
+        message_id: &str,
+        state: &str,
+        updated_at_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(&self.sql.ro_update_state)
+            .bind(state)
+            .bind(updated_at_ms)
+            .bind(expires_at_ms)
+            .bind(sid)
+            .bind(message_id)
+            .execute(self.db(sid).await?)
+            .await
+            .map_err(write_err("update a retry message"))?;
+        Ok(())
+    }
+
+    async fn mark_outbound_requester_delivered(
+        &self,
+        sid: &str,
+        message_id: &str,
+        requester_device_jid: &str,
+        updated_at_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        let what = "mark a retry requester delivered";
+        // Read-modify-write of the JSON list under the row lock.
+        let mut tx = self.tx(sid, what).await?;
+        let Some(row) = sqlx::query(&self.sql.ro_get_delivered_locked)
+            .bind(sid)
+            .bind(message_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(write_err(what))?
+        else {
+            tx.commit().await.map_err(write_err(what))?;
+            return Ok(());
+        };
+        let mut delivered = match opt_text(&row, "delivered_requesters_json")? {
+            Some(raw) => json_list(&raw, "delivered_requesters_json")?,
+            None => Vec::new(),
+        };
+        if !delivered.iter().any(|j| j == requester_device_jid) {
+            delivered.push(requester_device_jid.to_owned());
+        }
+        sqlx::query(&self.sql.ro_set_delivered)
+            .bind(to_json(&delivered)?)
+            .bind(updated_at_ms)
+            .bind(expires_at_ms)
+            .bind(sid)
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(write_err(what))?;
+        tx.commit().await.map_err(write_err(what))
+    }
+
+    async fn increment_inbound_counter(
+        &self,
+        sid: &str,
+        message_id: &str,
+        requester_jid: &str,
+        updated_at_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<u32> {
+        retrying!(self.increment_once(sid, message_id, requester_jid, updated_at_ms, expires_at_ms))
+    }
+
+    async fn cleanup_expired(&self, sid: &str, now_ms: i64) -> StoreResult<u32> {
+        let what = "clean up expired retry entries";
+        let mut tx = self.tx(sid, what).await?;
+        let mut deleted = 0u64;
+        for sql in [&self.sql.ro_cleanup, &self.sql.ri_cleanup] {
+            deleted += sqlx::query(sql)
+                .bind(sid)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_err(what))?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(write_err(what))?;
+        Ok(count(deleted))
+    }
+
+    async fn clear(&self, sid: &str) -> StoreResult<()> {
+        let what = "clear retry entries";
+        let mut tx = self.tx(sid, what).await?;
+        for sql in [&self.sql.ro_clear, &self.sql.ri_clear] {
+            sqlx::query(sql).bind(sid).execute(&mut *tx).await.map_err(write_err(what))?;
+        }
+        tx.commit().await.map_err(write_err(what))
+    }
+
+    fn retry_ttl_ms(&self) -> i64 {
+        self.options.cache_ttls.retry_ms
+    }
+
+    fn supports_raw_replay_payload(&self) -> bool {
+        false
+    }
+}
