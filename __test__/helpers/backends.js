@@ -6,6 +6,7 @@
 //     name: string,            // shown in the test names
 //     persistent: boolean,     // data survives a store restart (reopen)
 //     kind?: string,           // StoreBackend.kind of the backend objects it makes
+//     textHoldsNul?: boolean,  // false: ids with NUL are refused (PostgreSQL text cannot hold NUL)
 //     setup?(): Promise<void>,     // once, before the suite (start a server, make a temp dir)
 //     teardown?(): Promise<void>,  // once, after the suite (every store is destroyed by then)
 //     make(tweaks?): Target,   // a fresh, empty place to store data
@@ -131,12 +132,13 @@ function sqliteFactory() {
  * One table prefix per run and factory: tests are isolated by their unique session
  * ids, and `npm test` starts from freshly created test databases (scripts/test.sh).
  */
-function serverFactory({ name, kind, create, urlEnv, defaultUrl }) {
+function serverFactory({ name, kind, create, urlEnv, defaultUrl, textHoldsNul = true }) {
   const url = process.env[urlEnv] || defaultUrl
   const prefix = `ct${process.pid}_`
   return {
     name,
     kind,
+    textHoldsNul,
     persistent: true,
     url,
     prefix,
@@ -160,6 +162,7 @@ const postgresFactory = () =>
     kind: 'postgres',
     create: (o) => wastore.createPostgresStore(o),
     urlEnv: 'WASTORE_TEST_PG_URL',
+    textHoldsNul: false,
     defaultUrl: 'postgres://postgres@127.0.0.1:5432/wastore_test'
   })
 

@@ -5,6 +5,6 @@ pub mod conformance;
 pub mod memory;
 pub mod noop;
 pub mod pool;
+pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
-pub mod mysql;
