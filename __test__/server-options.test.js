@@ -12,13 +12,13 @@ const SERVERS = [
   {
     name: 'postgres',
     create: createPostgresStore,
-    url: process.env.WASTORE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/wastore_test',
+    url: process.env.WASTORE_TEST_PG_URL || 'postgres://wastore@127.0.0.1:5432/wastore_test',
     scheme: 'postgres'
   },
   {
     name: 'mysql',
     create: createMysqlStore,
-    url: process.env.WASTORE_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/wastore_test',
+    url: process.env.WASTORE_TEST_MYSQL_URL || 'mysql://wastore@127.0.0.1:3306/wastore_test',
     scheme: 'mysql'
   }
 ]

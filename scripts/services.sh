@@ -30,6 +30,7 @@ DEFAULT_SERVICES="postgres mariadb"   # grows with the tests: redis, then a Mong
 
 TIMEOUT="${WASTORE_SERVICE_TIMEOUT:-60}"
 TEST_DB=wastore_test   # the database the test suites use (see scripts/test.sh)
+TEST_USER=wastore      # an unprivileged user that owns it (no password, loopback only)
 PG_PORT=5432
 MARIADB_PORT=3306
 REDIS_PORT=6379
@@ -146,7 +147,7 @@ ensure_postgres() {
       || die "PostgreSQL answers but 'psql -h 127.0.0.1 -U postgres' (no password) fails"
   fi
   prepare_pg_test_db
-  log "postgres ready: postgres://postgres@127.0.0.1:$PG_PORT/$TEST_DB"
+  log "postgres ready: postgres://$TEST_USER@127.0.0.1:$PG_PORT/$TEST_DB"
 }
 
 # The test database; with --fresh-test-databases it is dropped and recreated, so
@@ -156,8 +157,11 @@ prepare_pg_test_db() {
   if [ "$FRESH" = 1 ]; then
     "${psql_[@]}" -c "DROP DATABASE IF EXISTS $TEST_DB WITH (FORCE)" || die "could not drop PostgreSQL database $TEST_DB"
   fi
+  if [ "$("${psql_[@]}" -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$TEST_USER'")" != 1 ]; then
+    "${psql_[@]}" -c "CREATE ROLE $TEST_USER LOGIN" || die "could not create PostgreSQL role $TEST_USER"
+  fi
   if [ "$("${psql_[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = '$TEST_DB'")" != 1 ]; then
-    "${psql_[@]}" -c "CREATE DATABASE $TEST_DB" || die "could not create PostgreSQL database $TEST_DB"
+    "${psql_[@]}" -c "CREATE DATABASE $TEST_DB OWNER $TEST_USER" || die "could not create PostgreSQL database $TEST_DB"
   fi
 }
 
@@ -211,11 +215,15 @@ ensure_mariadb() {
     mariadb_login || die "MariaDB answers but 'mariadb -h 127.0.0.1 -uroot' (no password) still fails"
   fi
   prepare_mariadb_test_db
-  log "mariadb ready: mysql://root@127.0.0.1:$MARIADB_PORT/$TEST_DB"
+  log "mariadb ready: mysql://$TEST_USER@127.0.0.1:$MARIADB_PORT/$TEST_DB"
 }
 
 prepare_mariadb_test_db() {
-  local sql="CREATE DATABASE IF NOT EXISTS $TEST_DB CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+  local sql="CREATE DATABASE IF NOT EXISTS $TEST_DB CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+    CREATE USER IF NOT EXISTS '$TEST_USER'@'127.0.0.1';
+    CREATE USER IF NOT EXISTS '$TEST_USER'@'localhost';
+    GRANT ALL PRIVILEGES ON $TEST_DB.* TO '$TEST_USER'@'127.0.0.1';
+    GRANT ALL PRIVILEGES ON $TEST_DB.* TO '$TEST_USER'@'localhost';"
   [ "$FRESH" = 1 ] && sql="DROP DATABASE IF EXISTS $TEST_DB; $sql"
   mariadb --protocol=tcp -h 127.0.0.1 -P "$MARIADB_PORT" -uroot -e "$sql" \
     || die "could not prepare MariaDB database $TEST_DB"

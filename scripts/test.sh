@@ -21,8 +21,8 @@ fail() { printf '\nnpm test: FAILED: %s\n' "$*" >&2; exit 1; }
 step "database services (scripts/services.sh)"
 bash scripts/services.sh --fresh-test-databases || fail "scripts/services.sh could not start a required database server"
 # Both the Rust and the JS suites read these (defaults: the databases services.sh just made).
-export WASTORE_TEST_PG_URL="${WASTORE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/wastore_test}"
-export WASTORE_TEST_MYSQL_URL="${WASTORE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/wastore_test}"
+export WASTORE_TEST_PG_URL="${WASTORE_TEST_PG_URL:-postgres://wastore@127.0.0.1:5432/wastore_test}"
+export WASTORE_TEST_MYSQL_URL="${WASTORE_TEST_MYSQL_URL:-mysql://wastore@127.0.0.1:3306/wastore_test}"
 
 step "native addon"
 if [ ! -x node_modules/.bin/napi ]; then

@@ -163,7 +163,7 @@ const postgresFactory = () =>
     create: (o) => wastore.createPostgresStore(o),
     urlEnv: 'WASTORE_TEST_PG_URL',
     textHoldsNul: false,
-    defaultUrl: 'postgres://postgres@127.0.0.1:5432/wastore_test'
+    defaultUrl: 'postgres://wastore@127.0.0.1:5432/wastore_test'
   })
 
 const mysqlFactory = () =>
@@ -172,7 +172,7 @@ const mysqlFactory = () =>
     kind: 'mysql',
     create: (o) => wastore.createMysqlStore(o),
     urlEnv: 'WASTORE_TEST_MYSQL_URL',
-    defaultUrl: 'mysql://root@127.0.0.1:3306/wastore_test'
+    defaultUrl: 'mysql://wastore@127.0.0.1:3306/wastore_test'
   })
 
 /** All factories, in the order the contract suite runs them. */
