@@ -433,6 +433,53 @@ async fn expired_reads_delete_what_they_saw() {
     drop_tables(&b).await;
 }
 
+#[tokio::test]
+async fn a_foreign_table_under_our_name_is_reported_not_adopted() {
+    let prefix = unique_prefix();
+    let pool = sqlx::PgPool::connect(&url()).await.unwrap();
+    let foreign = format!("{prefix}auth_credentials");
+    sqlx::query(&format!("CREATE TABLE {foreign} (id INT)")).execute(&pool).await.unwrap();
+    let b = backend(&prefix);
+    let err = b.load("s").await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ConnectionFailed, "{err}");
+    assert!(err.message.contains(&foreign), "{}", err.message);
+    let recorded: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(format!("{prefix}migrations"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(recorded, None, "the failed migration was rolled back");
+    sqlx::query(&format!("DROP TABLE {foreign}")).execute(&pool).await.unwrap();
+    // The next call retries and succeeds now that the clash is gone.
+    assert_eq!(b.load("s").await.unwrap(), None);
+    drop_tables(&b).await;
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn an_unknown_role_is_a_connection_failure() {
+    let mut o = options(&unique_prefix());
+    o.pool.connection_string = url().replacen("postgres@", "no_such_wastore_role@", 1);
+    if o.pool.connection_string == url() {
+        return; // a custom URL without the default user: nothing to rewrite
+    }
+    let b = PostgresBackend::new(o).unwrap();
+    assert_eq!(b.load("s").await.unwrap_err().code, ErrorCode::ConnectionFailed);
+    b.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn sync_keys_given_twice_count_each_change() {
+    use crate::domain::app_state::{AppStateStore, SyncKey};
+    let b = backend(&unique_prefix());
+    let k =
+        |data: u8| SyncKey { key_id: vec![0, 1, 0, 0, 0, 1], key_data: vec![data], timestamp: 1, fingerprint: None };
+    assert_eq!(b.upsert_sync_keys("s", vec![k(1), k(2)]).await.unwrap(), 2);
+    assert_eq!(b.upsert_sync_keys("s", vec![k(2), k(2)]).await.unwrap(), 0);
+    assert_eq!(b.get_sync_keys("s", &[k(0).key_id]).await.unwrap(), vec![Some(k(2))]);
+    drop_tables(&b).await;
+}
+
 /// Drops tables left by earlier test processes that have exited.
 #[tokio::test]
 async fn stale_test_tables_are_dropped() {
