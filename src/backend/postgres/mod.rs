@@ -54,6 +54,13 @@ impl PostgresBackend {
     pub fn new(options: ServerStoreOptions) -> StoreResult<Self> {
         options.validate()?;
         let url = options.pool.connection_string.trim();
+        let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("postgres" | "postgresql")) {
+            return Err(StoreError::invalid_config(format!(
+                "pool.connectionString must be a postgres:// (or postgresql://) URL, got {}",
+                redact_url(url)
+            )));
+        }
         let connect = PgConnectOptions::from_str(url)
             .map_err(|err| {
                 StoreError::invalid_config(format!(
@@ -129,8 +136,10 @@ impl PostgresBackend {
             pool.close().await;
             return Err(err);
         }
-        if let Some(interval) = self.options.cleanup_interval_ms {
-            let handle = tokio::spawn(cleanup_loop(pool.clone(), self.sql.cache_cleanup_all.clone(), interval));
+        // Outside a tokio runtime (never the case under sqlx) there is nothing to spawn on.
+        if let (Some(interval), Ok(runtime)) = (self.options.cleanup_interval_ms, tokio::runtime::Handle::try_current())
+        {
+            let handle = runtime.spawn(cleanup_loop(pool.clone(), self.sql.cache_cleanup_all.clone(), interval));
             if let Some(old) = self.cleanup.lock().replace(handle) {
                 old.abort();
             }

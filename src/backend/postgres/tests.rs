@@ -480,6 +480,63 @@ async fn sync_keys_given_twice_count_each_change() {
     drop_tables(&b).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_delivery_marks_are_all_kept() {
+    use crate::domain::retry::RetryOutboundMessage;
+    let prefix = unique_prefix();
+    let (a, b) = (Arc::new(backend(&prefix)), Arc::new(backend(&prefix)));
+    let requesters: Vec<String> = (0..20).map(|i| format!("dev{i}@s.whatsapp.net")).collect();
+    let out = RetryOutboundMessage {
+        message_id: "m".into(),
+        to_jid: "to".into(),
+        eligible_requester_device_jids: Some(requesters.clone()),
+        delivered_requester_device_jids: None,
+        replay_mode: "plaintext".into(),
+        replay_payload: vec![1],
+        state: "pending".into(),
+        updated_at_ms: 1,
+        expires_at_ms: i64::MAX,
+    };
+    a.upsert_outbound_message("s", out).await.unwrap();
+    let mut tasks = Vec::new();
+    for (i, r) in requesters.iter().cloned().enumerate() {
+        let backend = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            backend.mark_outbound_requester_delivered("s", "m", &r, 2, i64::MAX).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stored = a.get_outbound_message("s", "m").await.unwrap().unwrap();
+    let mut delivered = stored.delivered_requester_device_jids.unwrap();
+    delivered.sort();
+    let mut want = requesters.clone();
+    want.sort();
+    assert_eq!(delivered, want, "no read-modify-write lost an update");
+    let _ = b.close().await;
+    drop_tables(&a).await;
+}
+
+#[tokio::test]
+async fn mixed_case_prefixes_work() {
+    let prefix = format!("T{}_{}_Mixed_", std::process::id(), 1_000_000 + unique_prefix().len());
+    let b = backend(&prefix);
+    b.save("s", vec![1]).await.unwrap();
+    b.close().await.unwrap();
+    let b = backend(&prefix);
+    assert_eq!(b.load("s").await.unwrap(), Some(vec![1]));
+    drop_tables(&b).await;
+}
+
+#[test]
+fn only_postgres_urls_are_accepted() {
+    let err = PostgresBackend::new(ServerStoreOptions::new(PoolOptions::new("mysql://root:pw123@h/db"))).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidConfig);
+    assert!(err.message.contains("pool.connectionString") && !err.message.contains("pw123"), "{}", err.message);
+    assert!(PostgresBackend::new(ServerStoreOptions::new(PoolOptions::new("postgresql://u@h/db"))).is_ok());
+}
+
 /// Drops tables left by earlier test processes that have exited.
 #[tokio::test]
 async fn stale_test_tables_are_dropped() {
