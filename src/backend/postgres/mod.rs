@@ -256,6 +256,8 @@ fn map_err(code: ErrorCode, what: &'static str) -> impl FnOnce(sqlx::Error) -> S
                 Some(c) if is_connection_state(c) => ErrorCode::ConnectionFailed,
                 // invalid byte sequence / untranslatable character in a value
                 Some("22021") | Some("22P05") => ErrorCode::InvalidArgument,
+                // program_limit_exceeded: e.g. a key too large for its index (> ~2.7 kB after compression)
+                Some("54000") => ErrorCode::InvalidArgument,
                 _ => code,
             },
             _ => code,

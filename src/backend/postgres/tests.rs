@@ -537,6 +537,28 @@ fn only_postgres_urls_are_accepted() {
     assert!(PostgresBackend::new(ServerStoreOptions::new(PoolOptions::new("postgresql://u@h/db"))).is_ok());
 }
 
+#[tokio::test]
+async fn keys_too_large_for_an_index_are_invalid_arguments() {
+    let b = backend(&unique_prefix());
+    // Incompressible 16 kB: beyond what a btree index entry can hold.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let huge: String = (0..16_384)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect();
+    let err = b.upsert_messages("s", vec![msg(&huge, "t", None)]).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidArgument, "{err}");
+    // Large values (not keys) are fine.
+    let big = StoredMessage { sender_jid: Some(huge.clone()), ..msg("m", "t", None) };
+    b.upsert_messages("s", vec![big.clone()]).await.unwrap();
+    assert_eq!(b.get_message("s", "m").await.unwrap(), Some(big));
+    drop_tables(&b).await;
+}
+
 /// Drops tables left by earlier test processes that have exited.
 #[tokio::test]
 async fn stale_test_tables_are_dropped() {
