@@ -47,6 +47,9 @@ pub struct PostgresBackend {
     pool: OnceCell<PgPool>,
     closed: AtomicBool,
     cleanup: Mutex<Option<JoinHandle<()>>>,
+    /// Tests: drop this prefix's tables when the backend is dropped.
+    #[cfg(test)]
+    drop_tables_on_drop: AtomicBool,
 }
 
 impl PostgresBackend {
@@ -81,6 +84,8 @@ impl PostgresBackend {
             pool: OnceCell::new(),
             closed: AtomicBool::new(false),
             cleanup: Mutex::new(None),
+            #[cfg(test)]
+            drop_tables_on_drop: AtomicBool::new(false),
         })
     }
 
@@ -177,6 +182,10 @@ impl Drop for PostgresBackend {
     fn drop(&mut self) {
         if let Some(handle) = self.cleanup.get_mut().take() {
             handle.abort();
+        }
+        #[cfg(test)]
+        if self.drop_tables_on_drop.load(Ordering::Relaxed) && self.pool.initialized() {
+            tests::drop_tables_blocking(self.connect.clone(), self.tables.all().join(", "));
         }
     }
 }

@@ -47,9 +47,28 @@ fn backend(prefix: &str) -> PostgresBackend {
     PostgresBackend::new(options(prefix)).expect("valid options")
 }
 
-/// A backend on its own prefix, for the shared conformance suite.
+/// A backend on its own prefix, for the shared conformance suite; its
+/// tables are dropped when the suite drops it.
 fn fresh() -> crate::backend::conformance::DynBackend {
-    Arc::new(backend(&unique_prefix()))
+    let b = backend(&unique_prefix());
+    b.drop_tables_on_drop.store(true, Ordering::Relaxed);
+    Arc::new(b)
+}
+
+/// `DROP TABLE IF EXISTS {tables}` on a connection of its own, from a plain
+/// thread (callable from `Drop`, even inside a single-threaded runtime).
+pub(super) fn drop_tables_blocking(connect: sqlx::postgres::PgConnectOptions, tables: String) {
+    let worker = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        runtime.block_on(async move {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::PgConnection::connect_with(&connect).await {
+                let _ = sqlx::query(&format!("DROP TABLE IF EXISTS {tables}")).execute(&mut conn).await;
+                let _ = conn.close().await;
+            }
+        });
+    });
+    let _ = worker.join();
 }
 
 /// Drops every table of `b`'s prefix and closes it.
