@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 
-use super::rows::{col, count, dedupe_last};
+use super::rows::{col, count};
 use super::{check, check_all, read_err, write_err, PostgresBackend};
 use crate::domain::app_state::{
     key_device_id, key_epoch, AppStateExport, AppStateStore, CollectionState, CollectionUpdate, SyncKey,
@@ -54,6 +54,31 @@ fn desired_map(entries: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
     out
 }
 
+impl PostgresBackend {
+    /// `upsert_sync_keys` one key at a time, in one transaction.
+    async fn upsert_sync_keys_in_order(&self, sid: &str, keys: Vec<SyncKey>) -> StoreResult<u32> {
+        let what = "save app-state sync keys";
+        let mut tx = self.begin(what).await?;
+        let mut changed = 0;
+        for k in &keys {
+            changed += sqlx::query(&self.sql.ask_upsert)
+                .bind(sid)
+                .bind([k.key_id.as_slice()])
+                .bind([k.key_data.as_slice()])
+                .bind([k.timestamp])
+                .bind([k.fingerprint.as_deref()])
+                .bind([key_epoch(&k.key_id)])
+                .bind([key_device_id(&k.key_id).map(i64::from)])
+                .execute(&mut *tx)
+                .await
+                .map_err(write_err(what))?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(write_err(what))?;
+        Ok(count(changed))
+    }
+}
+
 #[async_trait]
 impl AppStateStore for PostgresBackend {
     async fn export_data(&self, sid: &str) -> StoreResult<AppStateExport> {
@@ -89,7 +114,13 @@ impl AppStateStore for PostgresBackend {
         if keys.is_empty() {
             return Ok(0);
         }
-        let keys = dedupe_last(keys, |k| k.key_id.clone());
+        let mut seen = HashSet::with_capacity(keys.len());
+        if !keys.iter().all(|k| seen.insert(k.key_id.as_slice())) {
+            // A key given twice counts each change (as applying them in order
+            // would) and one statement may not touch a row twice: rare enough
+            // to take the per-key path.
+            return self.upsert_sync_keys_in_order(sid, keys).await;
+        }
         let ids: Vec<&[u8]> = keys.iter().map(|k| k.key_id.as_slice()).collect();
         let data: Vec<&[u8]> = keys.iter().map(|k| k.key_data.as_slice()).collect();
         let timestamps: Vec<i64> = keys.iter().map(|k| k.timestamp).collect();

@@ -326,7 +326,8 @@ impl MessageSecretStore for PostgresBackend {
             return Ok(());
         }
         let expires = now_ms.saturating_add(self.options.cache_ttls.message_secret_ms);
-        let entries = dedupe_last(entries, |(id, _)| id.clone());
+        let mut entries = dedupe_last(entries, |(id, _)| id.clone());
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
         sqlx::query(&self.sql.ms_upsert)
             .bind(sid)
             .bind(entries.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>())

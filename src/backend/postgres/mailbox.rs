@@ -108,7 +108,9 @@ impl MessageStore for PostgresBackend {
         if records.is_empty() {
             return Ok(());
         }
-        let records = dedupe_last(records, |m| m.id.clone());
+        // Key order: concurrent batches lock rows in one order, never deadlock.
+        let mut records = dedupe_last(records, |m| m.id.clone());
+        records.sort_by(|a, b| a.id.cmp(&b.id));
         let ids: Vec<&str> = records.iter().map(|m| m.id.as_str()).collect();
         let threads: Vec<&str> = records.iter().map(|m| m.thread_jid.as_str()).collect();
         let senders: Vec<Option<&str>> = records.iter().map(|m| m.sender_jid.as_deref()).collect();
@@ -174,7 +176,8 @@ impl ThreadStore for PostgresBackend {
         if records.is_empty() {
             return Ok(());
         }
-        let records = dedupe_with(records, |t| t.jid.clone(), StoredThread::merge_from);
+        let mut records = dedupe_with(records, |t| t.jid.clone(), StoredThread::merge_from);
+        records.sort_by(|a, b| a.jid.cmp(&b.jid));
         let jids: Vec<&str> = records.iter().map(|t| t.jid.as_str()).collect();
         let names: Vec<Option<&str>> = records.iter().map(|t| t.name.as_deref()).collect();
         sqlx::query(&self.sql.thr_upsert)
@@ -281,7 +284,8 @@ impl PrivacyTokenStore for PostgresBackend {
         if records.is_empty() {
             return Ok(());
         }
-        let records = dedupe_with(records, |t| t.jid.clone(), PrivacyToken::merge_from);
+        let mut records = dedupe_with(records, |t| t.jid.clone(), PrivacyToken::merge_from);
+        records.sort_by(|a, b| a.jid.cmp(&b.jid));
         sqlx::query(&self.sql.pt_upsert)
             .bind(sid)
             .bind(records.iter().map(|t| t.jid.as_str()).collect::<Vec<_>>())

@@ -12,6 +12,8 @@
 //! prefix at once apply each version exactly once (the others wait, then
 //! find it recorded). Never edit a released migration: append a new version.
 
+use std::collections::HashSet;
+
 use sqlx::PgPool;
 
 use super::map_err;
@@ -435,7 +437,94 @@ pub async fn run(pool: &PgPool, tables: &Tables) -> StoreResult<()> {
             .await
             .map_err(fail)?;
     }
+    // `CREATE TABLE IF NOT EXISTS` silently keeps a table someone else made
+    // under the same name: check that every table has the columns we use, so
+    // a clash fails here (rolled back, nothing recorded) and not on first use.
+    verify_columns(&mut tx, tables).await?;
     tx.commit().await.map_err(fail)
+}
+
+/// The columns each table must have (a subset check: extra columns are fine).
+fn expected_columns(t: &Tables) -> Vec<(&str, &'static str)> {
+    vec![
+        (&t.migrations, "version, name, applied_at_ms"),
+        (&t.auth, "session_id, credentials, updated_at_ms"),
+        (&t.signal_meta, "session_id, next_prekey_id, server_has_prekeys, signed_prekey_rotation_ts"),
+        (&t.signal_registration, "session_id, registration_id, identity_pub_key, identity_priv_key"),
+        (&t.signal_signed_prekey, "session_id, key_id, pub_key, priv_key, signature, uploaded"),
+        (&t.signal_prekey, "session_id, key_id, pub_key, priv_key, uploaded"),
+        (&t.signal_session, "session_id, addr_user, addr_server, addr_device, record"),
+        (&t.signal_identity, "session_id, addr_user, addr_server, addr_device, identity_key"),
+        (&t.sender_keys, "session_id, group_id, sender_user, sender_server, sender_device, record, seq"),
+        (
+            &t.sender_key_distribution,
+            "session_id, group_id, sender_user, sender_server, sender_device, key_id, timestamp_ms, seq",
+        ),
+        (&t.appstate_sync_keys, "session_id, key_id, key_data, key_timestamp, fingerprint, key_epoch, key_device, seq"),
+        (&t.appstate_collection_versions, "session_id, collection, version, hash, seq"),
+        (&t.appstate_collection_index_values, "session_id, collection, index_mac_hex, value_mac, seq"),
+        (
+            &t.messages,
+            "session_id, message_id, thread_jid, sender_jid, participant_jid, from_me, timestamp_ms, message_bytes",
+        ),
+        (
+            &t.threads,
+            "session_id, jid, name, unread_count, archived, pinned, mute_end_ms, marked_as_unread, \
+             ephemeral_expiration, ephemeral_setting_timestamp",
+        ),
+        (&t.contacts, "session_id, jid, display_name, push_name, lid, phone_number, username, last_updated_ms, seq"),
+        (
+            &t.privacy_tokens,
+            "session_id, jid, tc_token, tc_token_timestamp, tc_token_sender_timestamp, nct_salt, updated_at_ms",
+        ),
+        (
+            &t.retry_outbound,
+            "session_id, message_id, to_jid, eligible_requesters_json, delivered_requesters_json, replay_mode, \
+             replay_payload, state, updated_at_ms, expires_at_ms",
+        ),
+        (&t.retry_inbound, "session_id, message_id, requester_jid, retry_count, updated_at_ms, expires_at_ms"),
+        (
+            &t.group_metadata,
+            "session_id, group_jid, participants_json, ephemeral, ephemeral_trigger, updated_at_ms, expires_at_ms",
+        ),
+        (
+            &t.chat_metadata,
+            "session_id, chat_jid, ephemeral_expiration, ephemeral_setting_timestamp, updated_at_ms, expires_at_ms",
+        ),
+        (&t.device_list, "session_id, user_jid, alt_user_jid, device_jids_json, updated_at_ms, expires_at_ms, seq"),
+        (&t.message_secrets, "session_id, message_id, secret, sender_jid, expires_at_ms"),
+    ]
+}
+
+/// Fails, saying what to fix, unless every table exists with its columns.
+/// One catalog query; unquoted names are folded to lower case by PostgreSQL.
+async fn verify_columns(conn: &mut sqlx::PgConnection, tables: &Tables) -> StoreResult<()> {
+    let expected = expected_columns(tables);
+    let names: Vec<String> = expected.iter().map(|(table, _)| table.to_lowercase()).collect();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = ANY($1::text[])",
+    )
+    .bind(&names)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err(ErrorCode::ConnectionFailed, "check the schema"))?;
+    let present: HashSet<(&str, &str)> = rows.iter().map(|(t, c)| (t.as_str(), c.as_str())).collect();
+    for ((_, columns), table) in expected.iter().zip(&names) {
+        let missing: Vec<&str> =
+            columns.split(", ").map(str::trim).filter(|c| !present.contains(&(table.as_str(), *c))).collect();
+        if !missing.is_empty() {
+            return Err(StoreError::new(
+                ErrorCode::ConnectionFailed,
+                format!(
+                    "postgres: table {table} is missing or is not a wastore table (no column {}); do not share \
+                     tables with other applications (pick another tablePrefix)",
+                    missing.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

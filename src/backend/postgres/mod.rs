@@ -47,6 +47,9 @@ pub struct PostgresBackend {
     pool: OnceCell<PgPool>,
     closed: AtomicBool,
     cleanup: Mutex<Option<JoinHandle<()>>>,
+    /// Tests: drop this prefix's tables when the backend is dropped.
+    #[cfg(test)]
+    drop_tables_on_drop: AtomicBool,
 }
 
 impl PostgresBackend {
@@ -54,6 +57,13 @@ impl PostgresBackend {
     pub fn new(options: ServerStoreOptions) -> StoreResult<Self> {
         options.validate()?;
         let url = options.pool.connection_string.trim();
+        let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("postgres" | "postgresql")) {
+            return Err(StoreError::invalid_config(format!(
+                "pool.connectionString must be a postgres:// (or postgresql://) URL, got {}",
+                redact_url(url)
+            )));
+        }
         let connect = PgConnectOptions::from_str(url)
             .map_err(|err| {
                 StoreError::invalid_config(format!(
@@ -74,6 +84,8 @@ impl PostgresBackend {
             pool: OnceCell::new(),
             closed: AtomicBool::new(false),
             cleanup: Mutex::new(None),
+            #[cfg(test)]
+            drop_tables_on_drop: AtomicBool::new(false),
         })
     }
 
@@ -129,8 +141,10 @@ impl PostgresBackend {
             pool.close().await;
             return Err(err);
         }
-        if let Some(interval) = self.options.cleanup_interval_ms {
-            let handle = tokio::spawn(cleanup_loop(pool.clone(), self.sql.cache_cleanup_all.clone(), interval));
+        // Outside a tokio runtime (never the case under sqlx) there is nothing to spawn on.
+        if let (Some(interval), Ok(runtime)) = (self.options.cleanup_interval_ms, tokio::runtime::Handle::try_current())
+        {
+            let handle = runtime.spawn(cleanup_loop(pool.clone(), self.sql.cache_cleanup_all.clone(), interval));
             if let Some(old) = self.cleanup.lock().replace(handle) {
                 old.abort();
             }
@@ -150,6 +164,10 @@ impl PostgresBackend {
     /// Runs each statement (bound to `sid` only) in one transaction.
     async fn exec_sid_all(&self, statements: &[&str], sid: &str, what: &'static str) -> StoreResult<u64> {
         check("sessionId", sid)?;
+        if let [only] = statements {
+            let done = sqlx::query(only).bind(sid).execute(self.pool().await?).await.map_err(write_err(what))?;
+            return Ok(done.rows_affected());
+        }
         let mut tx = self.begin(what).await?;
         let mut n = 0;
         for sql in statements {
@@ -164,6 +182,10 @@ impl Drop for PostgresBackend {
     fn drop(&mut self) {
         if let Some(handle) = self.cleanup.get_mut().take() {
             handle.abort();
+        }
+        #[cfg(test)]
+        if self.drop_tables_on_drop.load(Ordering::Relaxed) && self.pool.initialized() {
+            tests::drop_tables_blocking(self.connect.clone(), self.tables.all().join(", "));
         }
     }
 }
@@ -243,6 +265,8 @@ fn map_err(code: ErrorCode, what: &'static str) -> impl FnOnce(sqlx::Error) -> S
                 Some(c) if is_connection_state(c) => ErrorCode::ConnectionFailed,
                 // invalid byte sequence / untranslatable character in a value
                 Some("22021") | Some("22P05") => ErrorCode::InvalidArgument,
+                // program_limit_exceeded: e.g. a key too large for its index (> ~2.7 kB after compression)
+                Some("54000") => ErrorCode::InvalidArgument,
                 _ => code,
             },
             _ => code,

@@ -224,7 +224,8 @@ impl PreKeyStore for PostgresBackend {
         let what = "save generated pre-keys";
         let highest = records.iter().map(|r| r.key_id).max();
         // Insert-if-missing: the first record of an id is the one that counts.
-        let records = super::rows::dedupe_with(records, |r| r.key_id, |_, _| {});
+        let mut records = super::rows::dedupe_with(records, |r| r.key_id, |_, _| {});
+        records.sort_by_key(|r| r.key_id);
         let ids: Vec<i64> = records.iter().map(|r| i64::from(r.key_id)).collect();
         let pubs: Vec<&[u8]> = records.iter().map(|r| r.key_pair.pub_key.as_slice()).collect();
         let privs: Vec<&[u8]> = records.iter().map(|r| r.key_pair.priv_key.as_slice()).collect();
@@ -391,7 +392,9 @@ impl SessionStore for PostgresBackend {
         if entries.is_empty() {
             return Ok(());
         }
-        let entries = dedupe_last(entries, |(a, _)| address_key(a));
+        // Key order: concurrent batches lock rows in one order, never deadlock.
+        let mut entries = dedupe_last(entries, |(a, _)| address_key(a));
+        entries.sort_by_cached_key(|(a, _)| address_key(a));
         let (users, servers, devices) = address_arrays(entries.iter().map(|(a, _)| a));
         let records: Vec<Blob> = entries.into_iter().map(|(_, r)| r).collect();
         sqlx::query(&self.sql.sess_upsert)
@@ -452,7 +455,9 @@ impl IdentityStore for PostgresBackend {
         if entries.is_empty() {
             return Ok(());
         }
-        let entries = dedupe_last(entries, |(a, _)| address_key(a));
+        // Key order: concurrent batches lock rows in one order, never deadlock.
+        let mut entries = dedupe_last(entries, |(a, _)| address_key(a));
+        entries.sort_by_cached_key(|(a, _)| address_key(a));
         let (users, servers, devices) = address_arrays(entries.iter().map(|(a, _)| a));
         let keys: Vec<Vec<u8>> = entries.into_iter().map(|(_, k)| k).collect();
         sqlx::query(&self.sql.ident_upsert)

@@ -47,9 +47,28 @@ fn backend(prefix: &str) -> PostgresBackend {
     PostgresBackend::new(options(prefix)).expect("valid options")
 }
 
-/// A backend on its own prefix, for the shared conformance suite.
+/// A backend on its own prefix, for the shared conformance suite; its
+/// tables are dropped when the suite drops it.
 fn fresh() -> crate::backend::conformance::DynBackend {
-    Arc::new(backend(&unique_prefix()))
+    let b = backend(&unique_prefix());
+    b.drop_tables_on_drop.store(true, Ordering::Relaxed);
+    Arc::new(b)
+}
+
+/// `DROP TABLE IF EXISTS {tables}` on a connection of its own, from a plain
+/// thread (callable from `Drop`, even inside a single-threaded runtime).
+pub(super) fn drop_tables_blocking(connect: sqlx::postgres::PgConnectOptions, tables: String) {
+    let worker = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        runtime.block_on(async move {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::PgConnection::connect_with(&connect).await {
+                let _ = sqlx::query(&format!("DROP TABLE IF EXISTS {tables}")).execute(&mut conn).await;
+                let _ = conn.close().await;
+            }
+        });
+    });
+    let _ = worker.join();
 }
 
 /// Drops every table of `b`'s prefix and closes it.
@@ -430,6 +449,132 @@ async fn expired_reads_delete_what_they_saw() {
     assert_eq!(b.get_user_devices("s", &["a".into(), "a".into()], ttl).await.unwrap(), vec![None, None]);
     assert_eq!(b.cleanup_expired_device_lists("s", ttl).await.unwrap(), 1, "only b was left to clean");
     assert_eq!(b.retry_ttl_ms(), CacheTtls::default().retry_ms);
+    drop_tables(&b).await;
+}
+
+#[tokio::test]
+async fn a_foreign_table_under_our_name_is_reported_not_adopted() {
+    let prefix = unique_prefix();
+    let pool = sqlx::PgPool::connect(&url()).await.unwrap();
+    let foreign = format!("{prefix}auth_credentials");
+    sqlx::query(&format!("CREATE TABLE {foreign} (id INT)")).execute(&pool).await.unwrap();
+    let b = backend(&prefix);
+    let err = b.load("s").await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ConnectionFailed, "{err}");
+    assert!(err.message.contains(&foreign), "{}", err.message);
+    let recorded: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(format!("{prefix}migrations"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(recorded, None, "the failed migration was rolled back");
+    sqlx::query(&format!("DROP TABLE {foreign}")).execute(&pool).await.unwrap();
+    // The next call retries and succeeds now that the clash is gone.
+    assert_eq!(b.load("s").await.unwrap(), None);
+    drop_tables(&b).await;
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn an_unknown_role_is_a_connection_failure() {
+    let mut o = options(&unique_prefix());
+    o.pool.connection_string = url().replacen("postgres@", "no_such_wastore_role@", 1);
+    if o.pool.connection_string == url() {
+        return; // a custom URL without the default user: nothing to rewrite
+    }
+    let b = PostgresBackend::new(o).unwrap();
+    assert_eq!(b.load("s").await.unwrap_err().code, ErrorCode::ConnectionFailed);
+    b.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn sync_keys_given_twice_count_each_change() {
+    use crate::domain::app_state::{AppStateStore, SyncKey};
+    let b = backend(&unique_prefix());
+    let k =
+        |data: u8| SyncKey { key_id: vec![0, 1, 0, 0, 0, 1], key_data: vec![data], timestamp: 1, fingerprint: None };
+    assert_eq!(b.upsert_sync_keys("s", vec![k(1), k(2)]).await.unwrap(), 2);
+    assert_eq!(b.upsert_sync_keys("s", vec![k(2), k(2)]).await.unwrap(), 0);
+    assert_eq!(b.get_sync_keys("s", &[k(0).key_id]).await.unwrap(), vec![Some(k(2))]);
+    drop_tables(&b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_delivery_marks_are_all_kept() {
+    use crate::domain::retry::RetryOutboundMessage;
+    let prefix = unique_prefix();
+    let (a, b) = (Arc::new(backend(&prefix)), Arc::new(backend(&prefix)));
+    let requesters: Vec<String> = (0..20).map(|i| format!("dev{i}@s.whatsapp.net")).collect();
+    let out = RetryOutboundMessage {
+        message_id: "m".into(),
+        to_jid: "to".into(),
+        eligible_requester_device_jids: Some(requesters.clone()),
+        delivered_requester_device_jids: None,
+        replay_mode: "plaintext".into(),
+        replay_payload: vec![1],
+        state: "pending".into(),
+        updated_at_ms: 1,
+        expires_at_ms: i64::MAX,
+    };
+    a.upsert_outbound_message("s", out).await.unwrap();
+    let mut tasks = Vec::new();
+    for (i, r) in requesters.iter().cloned().enumerate() {
+        let backend = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            backend.mark_outbound_requester_delivered("s", "m", &r, 2, i64::MAX).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stored = a.get_outbound_message("s", "m").await.unwrap().unwrap();
+    let mut delivered = stored.delivered_requester_device_jids.unwrap();
+    delivered.sort();
+    let mut want = requesters.clone();
+    want.sort();
+    assert_eq!(delivered, want, "no read-modify-write lost an update");
+    let _ = b.close().await;
+    drop_tables(&a).await;
+}
+
+#[tokio::test]
+async fn mixed_case_prefixes_work() {
+    let prefix = format!("T{}_{}_Mixed_", std::process::id(), 1_000_000 + unique_prefix().len());
+    let b = backend(&prefix);
+    b.save("s", vec![1]).await.unwrap();
+    b.close().await.unwrap();
+    let b = backend(&prefix);
+    assert_eq!(b.load("s").await.unwrap(), Some(vec![1]));
+    drop_tables(&b).await;
+}
+
+#[test]
+fn only_postgres_urls_are_accepted() {
+    let err = PostgresBackend::new(ServerStoreOptions::new(PoolOptions::new("mysql://root:pw123@h/db"))).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidConfig);
+    assert!(err.message.contains("pool.connectionString") && !err.message.contains("pw123"), "{}", err.message);
+    assert!(PostgresBackend::new(ServerStoreOptions::new(PoolOptions::new("postgresql://u@h/db"))).is_ok());
+}
+
+#[tokio::test]
+async fn keys_too_large_for_an_index_are_invalid_arguments() {
+    let b = backend(&unique_prefix());
+    // Incompressible 16 kB: beyond what a btree index entry can hold.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let huge: String = (0..16_384)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect();
+    let err = b.upsert_messages("s", vec![msg(&huge, "t", None)]).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidArgument, "{err}");
+    // Large values (not keys) are fine.
+    let big = StoredMessage { sender_jid: Some(huge.clone()), ..msg("m", "t", None) };
+    b.upsert_messages("s", vec![big.clone()]).await.unwrap();
+    assert_eq!(b.get_message("s", "m").await.unwrap(), Some(big));
     drop_tables(&b).await;
 }
 
