@@ -228,6 +228,13 @@ pub(crate) fn is_retryable(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Pairs an error with whether its cause was a deadlock or lock wait timeout
+/// (the transaction was rolled back whole and may be replayed), for [`retrying!`].
+fn retry_flag(err: StoreError) -> (StoreError, bool) {
+    let retry = err.source.as_ref().and_then(|s| s.downcast_ref::<sqlx::Error>()).is_some_and(is_retryable);
+    (err, retry)
+}
+
 /// Attaches a code and context to a driver error, keeping it as the source.
 /// A closed pool reads as `STORE_CLOSED`; undecodable stored values as
 /// `STORE_CORRUPTED`; an unreachable or refused server as `STORE_CONNECTION_FAILED`.

@@ -470,4 +470,30 @@ async fn a_foreign_table_under_our_name_is_reported() {
     b.close().await.unwrap();
     other.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_app_state_writers_all_land() {
+    use crate::domain::app_state::{AppStateStore, CollectionUpdate, SyncKey};
+    let b = Arc::new(backend(&unique_prefix()));
+    let mut tasks = Vec::new();
+    for c in 0..6u8 {
+        let b = b.clone();
+        tasks.push(tokio::spawn(async move {
+            let map: Vec<(String, Vec<u8>)> = (0..50u32).map(|i| (format!("{c}-{i:04x}"), vec![c])).collect();
+            let update = CollectionUpdate { collection: format!("c{}", c % 3), version: 1, hash: vec![c; 128], index_value_map: map };
+            b.set_collection_states("s", vec![update]).await?;
+            let key = SyncKey { key_id: vec![0, c, 0, 0, 0, 1], key_data: vec![c], timestamp: 1, fingerprint: None };
+            b.upsert_sync_keys("s", vec![key]).await
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), 1);
+    }
+    let states = b.get_collection_states("s", &["c0".into(), "c1".into(), "c2".into()]).await.unwrap();
+    assert!(states.iter().all(|s| s.initialized && s.index_value_map.len() == 50));
+    assert_eq!(b.export_data("s").await.unwrap().keys.len(), 6);
+    drop_tables(&b).await;
+    b.close().await.unwrap();
+}
+
 crate::backend::conformance::conformance_tests!(super::fresh());
