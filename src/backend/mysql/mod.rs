@@ -72,6 +72,9 @@ pub struct MysqlBackend {
     pool: OnceCell<MySqlPool>,
     closed: AtomicBool,
     cleanup_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Tests: drop this prefix's tables when the backend is dropped.
+    #[cfg(test)]
+    drop_tables_on_drop: AtomicBool,
 }
 
 impl MysqlBackend {
@@ -116,6 +119,8 @@ impl MysqlBackend {
             pool: OnceCell::new(),
             closed: AtomicBool::new(false),
             cleanup_task: Mutex::new(None),
+            #[cfg(test)]
+            drop_tables_on_drop: AtomicBool::new(false),
         })
     }
 
@@ -288,6 +293,10 @@ impl Backend for MysqlBackend {
 impl Drop for MysqlBackend {
     fn drop(&mut self) {
         self.stop_cleanup();
+        #[cfg(test)]
+        if self.drop_tables_on_drop.load(Ordering::Relaxed) {
+            tests::drop_tables_blocking(self.connect.clone(), &self.tables);
+        }
     }
 }
 

@@ -45,9 +45,30 @@ fn backend(prefix: &str) -> MysqlBackend {
     MysqlBackend::new(options_with(prefix)).expect("valid options")
 }
 
-/// A backend on its own prefix, for the shared conformance suite.
+/// A backend on its own prefix, for the shared conformance suite; its tables
+/// are dropped when the test ends (the suite holds the only reference).
 fn fresh() -> crate::backend::conformance::DynBackend {
-    Arc::new(backend(&unique_prefix()))
+    let b = backend(&unique_prefix());
+    b.drop_tables_on_drop.store(true, Ordering::Relaxed);
+    Arc::new(b)
+}
+
+/// Drops every table of `tables` on a fresh connection, from a plain thread
+/// (runs inside `Drop`, possibly on a runtime thread that must not block on itself).
+pub(super) fn drop_tables_blocking(connect: sqlx::mysql::MySqlConnectOptions, tables: &super::sql::Tables) {
+    use sqlx::Connection;
+    let statements: Vec<String> = tables.all().iter().map(|t| format!("DROP TABLE IF EXISTS {t}")).collect();
+    let worker = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        runtime.block_on(async move {
+            let Ok(mut conn) = sqlx::MySqlConnection::connect_with(&connect).await else { return };
+            for sql in &statements {
+                let _ = sqlx::query(sql).execute(&mut conn).await;
+            }
+            let _ = conn.close().await;
+        });
+    });
+    let _ = worker.join();
 }
 
 async fn drop_tables(b: &MysqlBackend) {
