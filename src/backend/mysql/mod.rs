@@ -9,7 +9,14 @@
 //!   every composite primary key stays far under InnoDB's 3072-byte limit.
 //! - Atomic read-modify-write operations run in InnoDB transactions with
 //!   row locks (`SELECT … FOR UPDATE`, `INSERT … ON DUPLICATE KEY UPDATE`).
+//! - Batches are written with multi-row `INSERT … ON DUPLICATE KEY UPDATE`
+//!   statements of at most 500 parameters and ~4 MiB each; a whole batch is
+//!   replayed when InnoDB picks it as a deadlock victim.
 //! - Data is durable: `release_session` keeps it; `close` ends the pool.
+//!
+//! Limits: a session id is at most 512 characters (`STORE_INVALID_ARGUMENT`
+//! beyond); one value must fit the server's `max_allowed_packet` (16 MiB by
+//! default); `tablePrefix` is at most 32 characters (MySQL names stop at 64).
 
 /// Runs a transactional step again when InnoDB rolled it back for a deadlock
 /// or a lock wait timeout.
@@ -108,7 +115,9 @@ impl MysqlBackend {
         let connect = MySqlConnectOptions::from_str(url)
             .map_err(|_| invalid())?
             .charset("utf8mb4")
-            .statement_cache_capacity(512);
+            // Per connection; the server caps prepared statements globally
+            // (max_prepared_stmt_count, 16382 by default) across every client.
+            .statement_cache_capacity(128);
         let tables = Tables::new(&options.table_prefix);
         let sql = Sql::new(&tables);
         Ok(Self {
