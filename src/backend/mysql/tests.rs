@@ -517,4 +517,18 @@ async fn concurrent_app_state_writers_all_land() {
     b.close().await.unwrap();
 }
 
+
+#[tokio::test]
+async fn a_value_over_the_packet_limit_fails_cleanly() {
+    let b = backend(&unique_prefix());
+    let err = b.save("s", vec![7; 17 * 1024 * 1024]).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::WriteFailed, "{err}");
+    assert!(err.message.contains("max_allowed_packet"), "{err}");
+    // The pool recovers for the next call.
+    b.save("s", vec![1]).await.unwrap();
+    assert_eq!(b.load("s").await.unwrap(), Some(vec![1]));
+    drop_tables(&b).await;
+    b.close().await.unwrap();
+}
+
 crate::backend::conformance::conformance_tests!(super::fresh());
