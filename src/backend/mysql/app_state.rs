@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use sqlx::mysql::MySqlRow;
 
 use super::rows::{bind_strs, chunks_by_size, col, count, padded, text};
-use super::{read_err, write_err, MysqlBackend};
+use super::{read_err, retry_flag, write_err, MysqlBackend};
 use crate::domain::app_state::{
     key_device_id, key_epoch, AppStateExport, AppStateStore, CollectionState, CollectionUpdate, SyncKey,
 };
@@ -50,6 +50,107 @@ fn desired_map(entries: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
     out
 }
 
+impl MysqlBackend {
+    /// One attempt: the batch's stored data is read under row locks, so unchanged keys are skipped.
+    async fn upsert_sync_keys_once(&self, sid: &str, keys: &[SyncKey]) -> StoreResult<u32> {
+        let what = "save app-state sync keys";
+        let mut tx = self.tx(sid, what).await?;
+        // Current data of every key in the batch, locked: unchanged keys are skipped and not counted.
+        let mut seen = HashSet::new();
+        let ids: Vec<&[u8]> = keys.iter().map(|k| k.key_id.as_slice()).filter(|id| seen.insert(*id)).collect();
+        let mut current: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        for chunk in ids.chunks(self.sql.ask_data_many.max_chunk()) {
+            let (sql, len) = self.sql.ask_data_many.for_len(chunk.len());
+            let mut query = sqlx::query(sql).bind(sid);
+            for id in padded(chunk, len) {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *tx).await.map_err(write_err(what))? {
+                current.insert(col(&row, "key_id")?, col(&row, "key_data")?);
+            }
+        }
+        let mut changed = 0u64;
+        for key in keys {
+            if current.get(&key.key_id).is_some_and(|data| *data == key.key_data) {
+                continue;
+            }
+            sqlx::query(&self.sql.ask_upsert)
+                .bind(sid)
+                .bind(key.key_id.as_slice())
+                .bind(key.key_id.as_slice())
+                .bind(key.key_data.as_slice())
+                .bind(key.timestamp)
+                .bind(key.fingerprint.as_deref())
+                .bind(key_epoch(&key.key_id))
+                .bind(key_device_id(&key.key_id).map(i64::from))
+                .execute(&mut *tx)
+                .await
+                .map_err(write_err(what))?;
+            current.insert(key.key_id.clone(), key.key_data.clone());
+            changed += 1;
+        }
+        tx.commit().await.map_err(write_err(what))?;
+        Ok(count(changed))
+    }
+
+    /// One attempt; deadlocks between collections sharing a gap are replayed by the caller.
+    async fn set_collection_states_once(&self, sid: &str, updates: &[CollectionUpdate]) -> StoreResult<()> {
+        let what = "save app-state collections";
+        let mut tx = self.tx(sid, what).await?;
+        for update in updates {
+            let collection = update.collection.as_str();
+            // Upserting the version row first locks the collection for the delta below.
+            sqlx::query(&self.sql.acv_upsert)
+                .bind(sid)
+                .bind(collection)
+                .bind(collection)
+                .bind(update.version)
+                .bind(update.hash.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(write_err(what))?;
+
+            let rows = sqlx::query(&self.sql.aiv_of_collection)
+                .bind(sid)
+                .bind(collection)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(write_err(what))?;
+            let mut existing: HashMap<String, Vec<u8>> = HashMap::with_capacity(rows.len());
+            for row in &rows {
+                existing.insert(text(row, "index_mac_hex")?, col(row, "value_mac")?);
+            }
+            let desired = desired_map(&update.index_value_map);
+            let wanted: HashSet<&str> = desired.iter().map(|(mac, _)| *mac).collect();
+            let removed: Vec<&str> = existing.keys().map(String::as_str).filter(|mac| !wanted.contains(mac)).collect();
+            for chunk in removed.chunks(self.sql.aiv_delete_many.max_chunk()) {
+                let (sql, len) = self.sql.aiv_delete_many.for_len(chunk.len());
+                bind_strs(sqlx::query(sql).bind(sid).bind(collection), chunk, len)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(write_err(what))?;
+            }
+            let changed: Vec<(&str, &[u8])> = desired
+                .into_iter()
+                .filter(|(mac, value)| existing.get(*mac).is_none_or(|current| current.as_slice() != *value))
+                .collect();
+            let list = &self.sql.aiv_upsert;
+            for chunk in
+                chunks_by_size(&changed, list.max_chunk(), |(mac, value)| 2 * (collection.len() + mac.len()) + value.len())
+            {
+                let (sql, len) = list.for_len(chunk.len());
+                let mut query = sqlx::query(sql);
+                for (mac, value) in padded(chunk, len) {
+                    query =
+                        query.bind(sid).bind(collection).bind(collection).bind(*mac).bind(*mac).bind(*value);
+                }
+                query.execute(&mut *tx).await.map_err(write_err(what))?;
+            }
+        }
+        tx.commit().await.map_err(write_err(what))
+    }
+}
+
 #[async_trait]
 impl AppStateStore for MysqlBackend {
     async fn export_data(&self, sid: &str) -> StoreResult<AppStateExport> {
@@ -80,44 +181,7 @@ impl AppStateStore for MysqlBackend {
     }
 
     async fn upsert_sync_keys(&self, sid: &str, keys: Vec<SyncKey>) -> StoreResult<u32> {
-        let what = "save app-state sync keys";
-        let mut tx = self.tx(sid, what).await?;
-        // Current data of every key in the batch, locked: unchanged keys are skipped and not counted.
-        let mut seen = HashSet::new();
-        let ids: Vec<&[u8]> = keys.iter().map(|k| k.key_id.as_slice()).filter(|id| seen.insert(*id)).collect();
-        let mut current: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-        for chunk in ids.chunks(self.sql.ask_data_many.max_chunk()) {
-            let (sql, len) = self.sql.ask_data_many.for_len(chunk.len());
-            let mut query = sqlx::query(sql).bind(sid);
-            for id in padded(chunk, len) {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut *tx).await.map_err(write_err(what))? {
-                current.insert(col(&row, "key_id")?, col(&row, "key_data")?);
-            }
-        }
-        let mut changed = 0u64;
-        for key in &keys {
-            if current.get(&key.key_id).is_some_and(|data| *data == key.key_data) {
-                continue;
-            }
-            sqlx::query(&self.sql.ask_upsert)
-                .bind(sid)
-                .bind(key.key_id.as_slice())
-                .bind(key.key_id.as_slice())
-                .bind(key.key_data.as_slice())
-                .bind(key.timestamp)
-                .bind(key.fingerprint.as_deref())
-                .bind(key_epoch(&key.key_id))
-                .bind(key_device_id(&key.key_id).map(i64::from))
-                .execute(&mut *tx)
-                .await
-                .map_err(write_err(what))?;
-            current.insert(key.key_id.clone(), key.key_data.clone());
-            changed += 1;
-        }
-        tx.commit().await.map_err(write_err(what))?;
-        Ok(count(changed))
+        retrying!(async { self.upsert_sync_keys_once(sid, &keys).await.map_err(retry_flag) })
     }
 
     async fn get_sync_keys(&self, sid: &str, key_ids: &[Vec<u8>]) -> StoreResult<Vec<Option<SyncKey>>> {
@@ -185,59 +249,7 @@ impl AppStateStore for MysqlBackend {
     }
 
     async fn set_collection_states(&self, sid: &str, updates: Vec<CollectionUpdate>) -> StoreResult<()> {
-        let what = "save app-state collections";
-        let mut tx = self.tx(sid, what).await?;
-        for update in &updates {
-            let collection = update.collection.as_str();
-            // Upserting the version row first locks the collection for the delta below.
-            sqlx::query(&self.sql.acv_upsert)
-                .bind(sid)
-                .bind(collection)
-                .bind(collection)
-                .bind(update.version)
-                .bind(update.hash.as_slice())
-                .execute(&mut *tx)
-                .await
-                .map_err(write_err(what))?;
-
-            let rows = sqlx::query(&self.sql.aiv_of_collection)
-                .bind(sid)
-                .bind(collection)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(write_err(what))?;
-            let mut existing: HashMap<String, Vec<u8>> = HashMap::with_capacity(rows.len());
-            for row in &rows {
-                existing.insert(text(row, "index_mac_hex")?, col(row, "value_mac")?);
-            }
-            let desired = desired_map(&update.index_value_map);
-            let wanted: HashSet<&str> = desired.iter().map(|(mac, _)| *mac).collect();
-            let removed: Vec<&str> = existing.keys().map(String::as_str).filter(|mac| !wanted.contains(mac)).collect();
-            for chunk in removed.chunks(self.sql.aiv_delete_many.max_chunk()) {
-                let (sql, len) = self.sql.aiv_delete_many.for_len(chunk.len());
-                bind_strs(sqlx::query(sql).bind(sid).bind(collection), chunk, len)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(write_err(what))?;
-            }
-            let changed: Vec<(&str, &[u8])> = desired
-                .into_iter()
-                .filter(|(mac, value)| existing.get(*mac).is_none_or(|current| current.as_slice() != *value))
-                .collect();
-            let list = &self.sql.aiv_upsert;
-            for chunk in
-                chunks_by_size(&changed, list.max_chunk(), |(mac, value)| 2 * (collection.len() + mac.len()) + value.len())
-            {
-                let (sql, len) = list.for_len(chunk.len());
-                let mut query = sqlx::query(sql);
-                for (mac, value) in padded(chunk, len) {
-                    query =
-                        query.bind(sid).bind(collection).bind(collection).bind(*mac).bind(*mac).bind(*value);
-                }
-                query.execute(&mut *tx).await.map_err(write_err(what))?;
-            }
-        }
-        tx.commit().await.map_err(write_err(what))
+        retrying!(async { self.set_collection_states_once(sid, &updates).await.map_err(retry_flag) })
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {

@@ -9,7 +9,14 @@
 //!   every composite primary key stays far under InnoDB's 3072-byte limit.
 //! - Atomic read-modify-write operations run in InnoDB transactions with
 //!   row locks (`SELECT … FOR UPDATE`, `INSERT … ON DUPLICATE KEY UPDATE`).
+//! - Batches are written with multi-row `INSERT … ON DUPLICATE KEY UPDATE`
+//!   statements of at most 500 parameters and ~4 MiB each; a whole batch is
+//!   replayed when InnoDB picks it as a deadlock victim.
 //! - Data is durable: `release_session` keeps it; `close` ends the pool.
+//!
+//! Limits: a session id is at most 512 characters (`STORE_INVALID_ARGUMENT`
+//! beyond); one value must fit the server's `max_allowed_packet` (16 MiB by
+//! default); `tablePrefix` is at most 32 characters (MySQL names stop at 64).
 
 /// Runs a transactional step again when InnoDB rolled it back for a deadlock
 /// or a lock wait timeout.
@@ -72,6 +79,9 @@ pub struct MysqlBackend {
     pool: OnceCell<MySqlPool>,
     closed: AtomicBool,
     cleanup_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Tests: drop this prefix's tables when the backend is dropped.
+    #[cfg(test)]
+    drop_tables_on_drop: AtomicBool,
 }
 
 impl MysqlBackend {
@@ -105,7 +115,9 @@ impl MysqlBackend {
         let connect = MySqlConnectOptions::from_str(url)
             .map_err(|_| invalid())?
             .charset("utf8mb4")
-            .statement_cache_capacity(512);
+            // Per connection; the server caps prepared statements globally
+            // (max_prepared_stmt_count, 16382 by default) across every client.
+            .statement_cache_capacity(128);
         let tables = Tables::new(&options.table_prefix);
         let sql = Sql::new(&tables);
         Ok(Self {
@@ -116,6 +128,8 @@ impl MysqlBackend {
             pool: OnceCell::new(),
             closed: AtomicBool::new(false),
             cleanup_task: Mutex::new(None),
+            #[cfg(test)]
+            drop_tables_on_drop: AtomicBool::new(false),
         })
     }
 
@@ -228,6 +242,13 @@ pub(crate) fn is_retryable(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Pairs an error with whether its cause was a deadlock or lock wait timeout
+/// (the transaction was rolled back whole and may be replayed), for [`retrying!`].
+fn retry_flag(err: StoreError) -> (StoreError, bool) {
+    let retry = err.source.as_ref().and_then(|s| s.downcast_ref::<sqlx::Error>()).is_some_and(is_retryable);
+    (err, retry)
+}
+
 /// Attaches a code and context to a driver error, keeping it as the source.
 /// A closed pool reads as `STORE_CLOSED`; undecodable stored values as
 /// `STORE_CORRUPTED`; an unreachable or refused server as `STORE_CONNECTION_FAILED`.
@@ -281,6 +302,10 @@ impl Backend for MysqlBackend {
 impl Drop for MysqlBackend {
     fn drop(&mut self) {
         self.stop_cleanup();
+        #[cfg(test)]
+        if self.drop_tables_on_drop.load(Ordering::Relaxed) {
+            tests::drop_tables_blocking(self.connect.clone(), &self.tables);
+        }
     }
 }
 

@@ -385,7 +385,8 @@ impl PreKeyStore for MysqlBackend {
     async fn clear(&self, sid: &str) -> StoreResult<()> {
         let what = "clear pre-keys";
         let mut tx = self.tx(sid, what).await?;
-        for sql in [&self.sql.pk_clear, &self.sql.meta_reset_prekeys] {
+        // meta first: the same lock order as every other pre-key write.
+        for sql in [&self.sql.meta_reset_prekeys, &self.sql.pk_clear] {
             sqlx::query(sql).bind(sid).execute(&mut *tx).await.map_err(write_err(what))?;
         }
         tx.commit().await.map_err(write_err(what))

@@ -45,9 +45,30 @@ fn backend(prefix: &str) -> MysqlBackend {
     MysqlBackend::new(options_with(prefix)).expect("valid options")
 }
 
-/// A backend on its own prefix, for the shared conformance suite.
+/// A backend on its own prefix, for the shared conformance suite; its tables
+/// are dropped when the test ends (the suite holds the only reference).
 fn fresh() -> crate::backend::conformance::DynBackend {
-    Arc::new(backend(&unique_prefix()))
+    let b = backend(&unique_prefix());
+    b.drop_tables_on_drop.store(true, Ordering::Relaxed);
+    Arc::new(b)
+}
+
+/// Drops every table of `tables` on a fresh connection, from a plain thread
+/// (runs inside `Drop`, possibly on a runtime thread that must not block on itself).
+pub(super) fn drop_tables_blocking(connect: sqlx::mysql::MySqlConnectOptions, tables: &super::sql::Tables) {
+    use sqlx::Connection;
+    let statements: Vec<String> = tables.all().iter().map(|t| format!("DROP TABLE IF EXISTS {t}")).collect();
+    let worker = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        runtime.block_on(async move {
+            let Ok(mut conn) = sqlx::MySqlConnection::connect_with(&connect).await else { return };
+            for sql in &statements {
+                let _ = sqlx::query(sql).execute(&mut conn).await;
+            }
+            let _ = conn.close().await;
+        });
+    });
+    let _ = worker.join();
 }
 
 async fn drop_tables(b: &MysqlBackend) {
@@ -470,4 +491,44 @@ async fn a_foreign_table_under_our_name_is_reported() {
     b.close().await.unwrap();
     other.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_app_state_writers_all_land() {
+    use crate::domain::app_state::{AppStateStore, CollectionUpdate, SyncKey};
+    let b = Arc::new(backend(&unique_prefix()));
+    let mut tasks = Vec::new();
+    for c in 0..6u8 {
+        let b = b.clone();
+        tasks.push(tokio::spawn(async move {
+            let map: Vec<(String, Vec<u8>)> = (0..50u32).map(|i| (format!("{c}-{i:04x}"), vec![c])).collect();
+            let update = CollectionUpdate { collection: format!("c{}", c % 3), version: 1, hash: vec![c; 128], index_value_map: map };
+            b.set_collection_states("s", vec![update]).await?;
+            let key = SyncKey { key_id: vec![0, c, 0, 0, 0, 1], key_data: vec![c], timestamp: 1, fingerprint: None };
+            b.upsert_sync_keys("s", vec![key]).await
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), 1);
+    }
+    let states = b.get_collection_states("s", &["c0".into(), "c1".into(), "c2".into()]).await.unwrap();
+    assert!(states.iter().all(|s| s.initialized && s.index_value_map.len() == 50));
+    assert_eq!(b.export_data("s").await.unwrap().keys.len(), 6);
+    drop_tables(&b).await;
+    b.close().await.unwrap();
+}
+
+
+#[tokio::test]
+async fn a_value_over_the_packet_limit_fails_cleanly() {
+    let b = backend(&unique_prefix());
+    let err = b.save("s", vec![7; 17 * 1024 * 1024]).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::WriteFailed, "{err}");
+    assert!(err.message.contains("max_allowed_packet"), "{err}");
+    // The pool recovers for the next call.
+    b.save("s", vec![1]).await.unwrap();
+    assert_eq!(b.load("s").await.unwrap(), Some(vec![1]));
+    drop_tables(&b).await;
+    b.close().await.unwrap();
+}
+
 crate::backend::conformance::conformance_tests!(super::fresh());
