@@ -139,6 +139,46 @@ export interface MemoryStoreOptions {
   cacheTtlMs?: CacheTtlOptions
 }
 
+/** Connection pool settings of the server backends (zapo's `pool`, pg `PoolConfig` / mysql2 `PoolOptions` names). */
+export interface ServerPoolOptions {
+  /** `postgres://user:password@host:5432/db` or `mysql://user:password@host:3306/db`. */
+  connectionString?: string
+  /** mysql2's name for `connectionString`. */
+  uri?: string
+  host?: string
+  port?: number
+  user?: string
+  password?: string
+  database?: string
+  /** Most open connections (default 10); `connectionLimit` is mysql2's name. */
+  max?: number
+  connectionLimit?: number
+  /** Connections kept open when idle (default 0). */
+  min?: number
+  /** Opening one connection may take this long (default 10000 ms); `connectTimeout` is mysql2's name. */
+  connectionTimeoutMillis?: number
+  connectTimeout?: number
+  /** A call waits at most this long for a free connection, then fails with STORE_CONNECTION_FAILED (default 10000 ms). */
+  acquireTimeoutMillis?: number
+  /** Idle connections close after this long (default 600000 ms). */
+  idleTimeoutMillis?: number
+}
+
+export interface ServerStoreOptions {
+  pool?: ServerPoolOptions
+  /** Shorthand for `pool.connectionString`. */
+  connectionString?: string
+  /** Prepended to every table name (default `wastore_`); a plain SQL identifier. */
+  tablePrefix?: string
+  cacheTtlMs?: CacheTtlOptions
+  /** Periodic deletion of expired cache rows of every session (default interval 60000 ms when given). */
+  cleanup?: { enabled?: boolean; intervalMs?: number }
+  logger?: StoreLogger
+}
+
+export type PostgresStoreOptions = ServerStoreOptions
+export type MysqlStoreOptions = ServerStoreOptions
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -385,8 +425,8 @@ export declare class Store {
 
 /** A storage backend shared by any number of sessions. */
 export declare class StoreBackend {
-  /** `'memory'` or `'sqlite'`. */
-  get kind(): 'memory' | 'sqlite'
+  /** Which backend this is. */
+  get kind(): 'memory' | 'sqlite' | 'postgres' | 'mysql'
   /** zapo `WaStoreBackend.stores`: per-domain factories taking a sessionId. */
   get stores(): { readonly auth: (sessionId: string) => AuthStore; readonly signal: (sessionId: string) => SignalStore; readonly preKey: (sessionId: string) => PreKeyStore; readonly session: (sessionId: string) => SessionStore; readonly identity: (sessionId: string) => IdentityStore; readonly senderKey: (sessionId: string) => SenderKeyStore; readonly appState: (sessionId: string) => AppStateStore; readonly privacyToken: (sessionId: string) => PrivacyTokenStore; readonly messages: (sessionId: string) => MessageStore; readonly threads: (sessionId: string) => ThreadStore; readonly contacts: (sessionId: string) => ContactStore }
   /** zapo `WaStoreBackend.caches`: per-domain factories taking a sessionId. */
@@ -470,6 +510,12 @@ export interface ChatMetadataSnapshot {
 
 /** The in-memory backend, pluggable like any other (data lives as long as the process). */
 export declare function createMemoryStore(options?: MemoryStoreOptions): StoreBackend
+
+/** A MySQL / MariaDB backend (sqlx, InnoDB, utf8mb4). Many sessions and processes share one database. */
+export declare function createMysqlStore(options: MysqlStoreOptions): StoreBackend
+
+/** A PostgreSQL backend (sqlx). Many sessions and processes share one database. */
+export declare function createPostgresStore(options: PostgresStoreOptions): StoreBackend
 
 /** An embedded SQLite backend (bundled SQLite, WAL). Many sessions share one file. */
 export declare function createSqliteStore(options: SqliteStoreOptions): StoreBackend
