@@ -2,6 +2,7 @@
 
 #[cfg(test)]
 pub mod conformance;
+pub mod json_list;
 pub mod memory;
 pub mod noop;
 pub mod pool;

@@ -20,14 +20,9 @@ pub struct RetryOutboundMessage {
 }
 
 impl RetryOutboundMessage {
-    /// zapo's `getOutboundRequesterStatus`: `None` without an eligible list.
+    /// zapo's `getOutboundRequesterStatus` for this record.
     pub fn requester_status(&self, requester: &str) -> Option<RequesterStatus> {
-        let eligible = self.eligible_requester_device_jids.as_ref().filter(|e| !e.is_empty())?;
-        if !eligible.iter().any(|j| j == requester) {
-            return Some(RequesterStatus { eligible: false, delivered: false });
-        }
-        let delivered = self.delivered_requester_device_jids.as_ref().is_some_and(|d| d.iter().any(|j| j == requester));
-        Some(RequesterStatus { eligible: true, delivered })
+        requester_status(self.eligible_requester_device_jids.as_deref(), self.delivered_requester_device_jids.as_deref(), requester)
     }
 
     /// Adds `requester` to the delivered list (once) and moves the timestamps.
@@ -39,6 +34,17 @@ impl RetryOutboundMessage {
         self.updated_at_ms = updated_at_ms;
         self.expires_at_ms = expires_at_ms;
     }
+}
+
+/// zapo's `getOutboundRequesterStatus` rule: `None` without a (non-empty)
+/// eligible list; otherwise whether `requester` is eligible and delivered.
+pub fn requester_status(eligible: Option<&[String]>, delivered: Option<&[String]>, requester: &str) -> Option<RequesterStatus> {
+    let eligible = eligible.filter(|e| !e.is_empty())?;
+    if !eligible.iter().any(|j| j == requester) {
+        return Some(RequesterStatus { eligible: false, delivered: false });
+    }
+    let delivered = delivered.is_some_and(|d| d.iter().any(|j| j == requester));
+    Some(RequesterStatus { eligible: true, delivered })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use sqlx::mysql::MySqlRow;
 
 use super::rows::{col, count, json_list, opt_json_list, opt_text, text, to_json};
 use super::{is_retryable, read_err, write_err, MysqlBackend};
-use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore};
+use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore, requester_status};
 use crate::domain::StoreResult;
 use crate::error::StoreError;
 
@@ -132,25 +132,9 @@ impl RetryStore for MysqlBackend {
             .await
             .map_err(read_err("look up a retry requester"))?;
         let Some(row) = row else { return Ok(None) };
-        // Only the two lists matter to the shared status rule.
-        let lists = RetryOutboundMessage {
-            message_id: String::new(),
-            to_jid: String::new(),
-            eligible_requester_device_jids: opt_json_list(
-                opt_text(&row, "eligible_requesters_json")?,
-                "eligible_requesters_json",
-            )?,
-            delivered_requester_device_jids: opt_json_list(
-                opt_text(&row, "delivered_requesters_json")?,
-                "delivered_requesters_json",
-            )?,
-            replay_mode: String::new(),
-            replay_payload: Vec::new(),
-            state: String::new(),
-            updated_at_ms: 0,
-            expires_at_ms: 0,
-        };
-        Ok(lists.requester_status(requester_device_jid))
+        let eligible = opt_json_list(opt_text(&row, "eligible_requesters_json")?, "eligible_requesters_json")?;
+        let delivered = opt_json_list(opt_text(&row, "delivered_requesters_json")?, "delivered_requesters_json")?;
+        Ok(requester_status(eligible.as_deref(), delivered.as_deref(), requester_device_jid))
     }
 
     async fn update_outbound_message_state(

@@ -59,19 +59,14 @@ pub fn opt_bool(value: Option<bool>) -> Option<i64> {
 
 /// A JSON array of strings, as stored for participants, device jids and requesters.
 pub fn json_list(raw: &str, name: &'static str) -> StoreResult<Vec<String>> {
-    serde_json::from_str(raw).map_err(|err| {
-        StoreError::corrupted(format!("mysql: stored {name} is not a JSON array of strings: {err}")).with_source(err)
-    })
+    crate::backend::json_list::decode("mysql", raw, name)
 }
 
 pub fn opt_json_list(raw: Option<String>, name: &'static str) -> StoreResult<Option<Vec<String>>> {
-    raw.map(|raw| json_list(&raw, name)).transpose()
+    crate::backend::json_list::decode_opt("mysql", raw, name)
 }
 
-pub fn to_json(list: &[String]) -> StoreResult<String> {
-    serde_json::to_string(list)
-        .map_err(|err| StoreError::invalid_argument(format!("could not encode a string list: {err}")).with_source(err))
-}
+pub use crate::backend::json_list::encode as to_json;
 
 /// Affected-row counts as the contracts report them.
 pub fn count(n: u64) -> u32 {
