@@ -27,12 +27,16 @@ impl RetryOutboundMessage {
 
     /// Adds `requester` to the delivered list (once) and moves the timestamps.
     pub fn mark_delivered(&mut self, requester: &str, updated_at_ms: i64, expires_at_ms: i64) {
-        let delivered = self.delivered_requester_device_jids.get_or_insert_with(Vec::new);
-        if !delivered.iter().any(|j| j == requester) {
-            delivered.push(requester.to_owned());
-        }
+        add_delivered(self.delivered_requester_device_jids.get_or_insert_with(Vec::new), requester);
         self.updated_at_ms = updated_at_ms;
         self.expires_at_ms = expires_at_ms;
+    }
+}
+
+/// Records `requester` in a delivered list, once.
+pub fn add_delivered(delivered: &mut Vec<String>, requester: &str) {
+    if !delivered.iter().any(|j| j == requester) {
+        delivered.push(requester.to_owned());
     }
 }
 

@@ -6,7 +6,7 @@ use sqlx::mysql::MySqlRow;
 
 use super::rows::{col, count, json_list, opt_json_list, opt_text, text, to_json};
 use super::{is_retryable, read_err, write_err, MysqlBackend};
-use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore, requester_status};
+use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore, add_delivered, requester_status};
 use crate::domain::StoreResult;
 use crate::error::StoreError;
 
@@ -182,9 +182,7 @@ impl RetryStore for MysqlBackend {
             Some(raw) => json_list(&raw, "delivered_requesters_json")?,
             None => Vec::new(),
         };
-        if !delivered.iter().any(|j| j == requester_device_jid) {
-            delivered.push(requester_device_jid.to_owned());
-        }
+        add_delivered(&mut delivered, requester_device_jid);
         sqlx::query(&self.sql.ro_set_delivered)
             .bind(to_json(&delivered)?)
             .bind(updated_at_ms)

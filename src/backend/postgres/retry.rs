@@ -6,7 +6,7 @@ use sqlx::postgres::PgRow;
 
 use super::rows::{col, count, json_list, opt_json_list, to_json};
 use super::{check, check_all, write_err, PostgresBackend};
-use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore, requester_status};
+use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore, add_delivered, requester_status};
 use crate::domain::StoreResult;
 use crate::error::StoreError;
 
@@ -142,9 +142,7 @@ impl RetryStore for PostgresBackend {
             Some(raw) => json_list(&raw, "delivered_requesters_json")?,
             None => Vec::new(),
         };
-        if !delivered.iter().any(|j| j == requester_device_jid) {
-            delivered.push(requester_device_jid.to_owned());
-        }
+        add_delivered(&mut delivered, requester_device_jid);
         sqlx::query(&self.sql.ro_set_delivered)
             .bind(sid)
             .bind(message_id)
