@@ -27,6 +27,8 @@ pub struct MemoryLimits {
     pub privacy_tokens: usize,
     pub retry_outbound_messages: usize,
     pub retry_inbound_counters: usize,
+    /// The adapters' generic key domain (not one of zapo's limits).
+    pub adapter_keys: usize,
 }
 
 impl Default for MemoryLimits {
@@ -49,13 +51,14 @@ impl Default for MemoryLimits {
             privacy_tokens: 10_000,
             retry_outbound_messages: 10_000,
             retry_inbound_counters: 20_000,
+            adapter_keys: 100_000,
         }
     }
 }
 
 impl MemoryLimits {
     /// The JS names of the limits (`memory.limits.<name>`).
-    pub const NAMES: [&'static str; 17] = [
+    pub const NAMES: [&'static str; 18] = [
         "appStateSyncKeys",
         "appStateCollectionEntries",
         "signalPreKeys",
@@ -73,6 +76,7 @@ impl MemoryLimits {
         "privacyTokens",
         "retryOutboundMessages",
         "retryInboundCounters",
+        "adapterKeys",
     ];
 
     pub fn slot(&mut self, name: &str) -> Option<&mut usize> {
@@ -94,6 +98,7 @@ impl MemoryLimits {
             "privacyTokens" => &mut self.privacy_tokens,
             "retryOutboundMessages" => &mut self.retry_outbound_messages,
             "retryInboundCounters" => &mut self.retry_inbound_counters,
+            "adapterKeys" => &mut self.adapter_keys,
             _ => return None,
         })
     }

@@ -391,3 +391,29 @@ impl MessageSecretStore for NoopBackend {
         Ok(())
     }
 }
+
+#[async_trait]
+impl crate::domain::keys::KeyStore for NoopBackend {
+    async fn get_keys(&self, _: &str, _: &str, ids: &[String]) -> StoreResult<Vec<Option<Blob>>> {
+        Ok(vec![None; ids.len()])
+    }
+    async fn write_keys(&self, _: &str, _: Vec<crate::domain::keys::KeyWrite>) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn list_keys(&self, _: &str, _: &str, _: Option<&str>, _: u32) -> StoreResult<Vec<(String, Blob)>> {
+        Ok(Vec::new())
+    }
+    async fn list_key_ids(&self, _: &str, _: &str, _: Option<&str>, _: u32) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+    async fn clear_keys(&self, _: &str) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::domain::signal_batch::SignalBatchStore for NoopBackend {
+    async fn commit_signal_batch(&self, _: &[crate::domain::signal_batch::SessionWrite]) -> StoreResult<()> {
+        Ok(())
+    }
+}

@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod device_list;
 pub mod group_metadata;
 pub mod identity;
+pub mod keys;
 pub mod message_secret;
 pub mod messages;
 pub mod pre_key;
@@ -20,6 +21,7 @@ pub mod retry;
 pub mod sender_key;
 pub mod session;
 pub mod signal;
+pub mod signal_batch;
 pub mod threads;
 
 pub use crate::error::{StoreError, StoreResult};

@@ -12,6 +12,7 @@
 mod app_state;
 mod bounded;
 mod caches;
+mod keys;
 mod mailbox;
 mod sender_keys;
 mod signal_keys;
@@ -27,6 +28,7 @@ use crate::config::MemoryLimits;
 use crate::domain::{futures_close::CloseFuture, Backend, CacheTtls, Domain};
 
 use app_state::AppStateData;
+use keys::KeyData;
 use caches::{ChatMetadataData, DeviceListData, GroupMetadataData, MessageSecretData, RetryData};
 use mailbox::{ContactData, MessageData, PrivacyTokenData, ThreadData};
 use sender_keys::SenderKeyData;
@@ -90,6 +92,7 @@ pub struct MemoryBackend {
     chat_metadata: Partition<ChatMetadataData>,
     device_list: Partition<DeviceListData>,
     message_secret: Partition<MessageSecretData>,
+    keys: Partition<KeyData>,
 }
 
 impl MemoryBackend {
@@ -113,6 +116,7 @@ impl MemoryBackend {
             chat_metadata: Partition::new(),
             device_list: Partition::new(),
             message_secret: Partition::new(),
+            keys: Partition::new(),
         }
     }
 }
