@@ -16,6 +16,7 @@ pub mod codec;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod signal_cache;
 
 // The bindings only exist in the addon; `cargo test` exercises the core alone.
 #[cfg(not(test))]
