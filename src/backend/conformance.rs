@@ -30,7 +30,7 @@ use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore};
 use crate::domain::sender_key::{SenderKey, SenderKeyDistribution, SenderKeyStore};
 use crate::domain::session::SessionStore;
 use crate::domain::signal::{RegistrationInfo, SignalStore, SignedPreKey};
-use crate::domain::signal_batch::{SessionWrite, SignalBatchStore, SignalWrite};
+use crate::domain::signal_batch::{SessionWrite, SignalWrite};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::{Backend, KeyPair, SignalAddress};
 use crate::error::ErrorCode;

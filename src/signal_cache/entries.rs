@@ -72,6 +72,10 @@ impl<K: Hash + Eq + Clone> Entries<K> {
         self.clean.len() + self.dirty.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn limit(&self) -> usize {
         self.limit
     }

@@ -119,23 +119,17 @@ impl Kind for SenderKeys {
 
     /// The backend reads one sender key per call; a batch of misses is rare
     /// (one sender key is read per group message).
-    fn fetch<'a>(
-        backend: &'a dyn Backend,
-        sid: &'a str,
-        keys: &'a [SenderKeyId],
-    ) -> impl Future<Output = StoreResult<Vec<Option<Vec<u8>>>>> + Send + 'a {
-        async move {
-            let mut out = Vec::with_capacity(keys.len());
-            for (group_id, sender) in keys {
-                out.push(
-                    backend
-                        .get_device_sender_key(sid, group_id, sender)
-                        .await?
-                        .map(|r| r.record),
-                );
-            }
-            Ok(out)
+    async fn fetch(backend: &dyn Backend, sid: &str, keys: &[SenderKeyId]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (group_id, sender) in keys {
+            out.push(
+                backend
+                    .get_device_sender_key(sid, group_id, sender)
+                    .await?
+                    .map(|r| r.record),
+            );
         }
+        Ok(out)
     }
 }
 
@@ -156,25 +150,19 @@ impl Kind for Keys {
     }
 
     /// One backend call per key type among the misses (a `get` names one type).
-    fn fetch<'a>(
-        backend: &'a dyn Backend,
-        sid: &'a str,
-        keys: &'a [KeyId],
-    ) -> impl Future<Output = StoreResult<Vec<Option<Vec<u8>>>>> + Send + 'a {
-        async move {
-            let mut out: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
-            let mut kinds: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-            kinds.sort_unstable();
-            kinds.dedup();
-            for kind in kinds {
-                let positions: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].0 == kind).collect();
-                let ids: Vec<String> = positions.iter().map(|&i| keys[i].1.clone()).collect();
-                let values = backend.get_keys(sid, kind, &ids).await?;
-                for (i, value) in positions.into_iter().zip(values) {
-                    out[i] = value;
-                }
+    async fn fetch(backend: &dyn Backend, sid: &str, keys: &[KeyId]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let mut out: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+        let mut kinds: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for kind in kinds {
+            let positions: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].0 == kind).collect();
+            let ids: Vec<String> = positions.iter().map(|&i| keys[i].1.clone()).collect();
+            let values = backend.get_keys(sid, kind, &ids).await?;
+            for (i, value) in positions.into_iter().zip(values) {
+                out[i] = value;
             }
-            Ok(out)
         }
+        Ok(out)
     }
 }

@@ -11,7 +11,6 @@ use super::kinds::{Identities, Keys, Sessions};
 use super::{Durability, Hub, SignalCacheConfig};
 use crate::backend::memory::MemoryBackend;
 use crate::backend::sqlite::{SqliteBackend, SqliteOptions};
-use crate::domain::session::SessionStore;
 use crate::domain::signal_batch::{SessionWrite, SignalBatchStore, SignalWrite};
 use crate::domain::{Backend, SignalAddress, StoreResult};
 use crate::error::{ErrorCode, StoreError};
