@@ -12,6 +12,7 @@
 //! does): another process writing the same session is not seen.
 
 pub mod config;
+pub mod domains;
 pub mod entries;
 pub mod hub;
 pub mod kinds;
@@ -22,6 +23,7 @@ pub mod stats;
 mod tests;
 
 pub use config::{CacheLimits, Durability, SignalCacheConfig};
+pub use domains::CachedSignal;
 pub use hub::{Hub, Pending};
 pub use session::{SessionCache, Versioned};
 pub use stats::CacheStats;

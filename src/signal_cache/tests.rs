@@ -362,3 +362,47 @@ async fn deferred_flushes_wait_for_the_window_and_coalesce() {
     );
     assert_eq!(hub.stats().transactions, 1, "one window, one transaction");
 }
+
+/// The behavioural suite of the four cached domains, through the cache, on
+/// SQLite (sync) and on memory (deferred): the cache changes no answer.
+mod through_the_cache {
+    use super::*;
+    use crate::backend::conformance;
+    use crate::signal_cache::CachedSignal;
+
+    fn sqlite_cached(dir: &tempfile::TempDir) -> Arc<CachedSignal> {
+        Arc::new(CachedSignal::new(sqlite_hub(dir).0))
+    }
+
+    fn memory_deferred() -> Arc<CachedSignal> {
+        Arc::new(CachedSignal::new(faulty_hub(Durability::Deferred).0))
+    }
+
+    #[tokio::test]
+    async fn session() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::session(sqlite_cached(&dir)).await;
+        conformance::session(memory_deferred()).await;
+    }
+
+    #[tokio::test]
+    async fn identity() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::identity(sqlite_cached(&dir)).await;
+        conformance::identity(memory_deferred()).await;
+    }
+
+    #[tokio::test]
+    async fn sender_key() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::sender_key(sqlite_cached(&dir)).await;
+        conformance::sender_key(memory_deferred()).await;
+    }
+
+    #[tokio::test]
+    async fn keys() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::keys(sqlite_cached(&dir)).await;
+        conformance::keys(memory_deferred()).await;
+    }
+}
