@@ -16,7 +16,7 @@ use mongodb::bson::{doc, Document};
 
 use super::bulk::upsert;
 use super::collections::Kind;
-use super::docs::{bin, get_bytes, get_i64, get_opt_bytes, get_str, opt_bin, opt_i64, Key};
+use super::docs::{bin, get_bytes, get_i64, get_lookup, get_opt_bytes, get_str, lookup, opt_bin, opt_i64, Key};
 use super::MongoBackend;
 use crate::domain::app_state::{
     key_device_id, key_epoch, AppStateExport, AppStateStore, CollectionState, CollectionUpdate, SyncKey,
@@ -58,7 +58,9 @@ type IndexValues = Vec<(String, Vec<u8>)>;
 fn group_entries(docs: &[Document]) -> StoreResult<HashMap<String, IndexValues>> {
     let mut maps: HashMap<String, IndexValues> = HashMap::new();
     for d in docs {
-        maps.entry(get_str(d, "collection")?).or_default().push((get_str(d, "index_mac")?, get_bytes(d, "value_mac")?));
+        maps.entry(get_lookup(d, "collection")?)
+            .or_default()
+            .push((get_str(d, "index_mac")?, get_bytes(d, "value_mac")?));
     }
     Ok(maps)
 }
@@ -76,7 +78,7 @@ impl AppStateStore for MongoBackend {
         let mut maps = group_entries(&values)?;
         let mut collections = Vec::with_capacity(versions.len());
         for d in &versions {
-            let collection = get_str(d, "collection")?;
+            let collection = get_lookup(d, "collection")?;
             collections.push(CollectionUpdate {
                 version: get_i64(d, "version")?,
                 hash: get_bytes(d, "hash")?,
@@ -148,7 +150,7 @@ impl AppStateStore for MongoBackend {
             return Ok(Vec::new());
         }
         let ids: Vec<String> = collections.iter().map(|c| version_id(sid, c)).collect();
-        let mut names: Vec<&str> = collections.iter().map(String::as_str).collect();
+        let mut names: Vec<String> = collections.iter().map(|c| lookup(c)).collect();
         names.sort_unstable();
         names.dedup();
         let (versions, values) = tokio::try_join!(
@@ -186,7 +188,7 @@ impl AppStateStore for MongoBackend {
         }
         // The last update of a collection wins (each replaces the whole state).
         let updates = crate::backend::dedupe::dedupe_last(updates, |u| u.collection.clone());
-        let names: Vec<&str> = updates.iter().map(|u| u.collection.as_str()).collect();
+        let names: Vec<String> = updates.iter().map(|u| lookup(&u.collection)).collect();
         let filter = doc! { "s": sid, "collection": { "$in": names } };
         let stored = group_entries(&self.find_docs(Kind::AppStateIndexValues, filter, None, None, what).await?)?;
 
@@ -203,7 +205,7 @@ impl AppStateStore for MongoBackend {
                 .extend(old.keys().filter(|m| !wanted.contains_key(*m)).map(|m| value_id(sid, &update.collection, m)));
             for (mac, value) in desired {
                 if old.get(mac) != Some(&value) {
-                    let set = doc! { "s": sid, "collection": update.collection.as_str(), "index_mac": mac, "value_mac": bin(value) };
+                    let set = doc! { "s": sid, "collection": lookup(&update.collection), "index_mac": mac, "value_mac": bin(value) };
                     upserts.push(upsert(doc! { "_id": value_id(sid, &update.collection, mac) }, doc! { "$set": set }));
                 }
             }
@@ -215,7 +217,7 @@ impl AppStateStore for MongoBackend {
         let versions = updates
             .iter()
             .map(|u| {
-                let set = doc! { "s": sid, "collection": u.collection.as_str(), "version": u.version, "hash": bin(u.hash.clone()) };
+                let set = doc! { "s": sid, "collection": lookup(&u.collection), "version": u.version, "hash": bin(u.hash.clone()) };
                 upsert(doc! { "_id": version_id(sid, &u.collection) }, doc! { "$set": set })
             })
             .collect();

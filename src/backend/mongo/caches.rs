@@ -16,8 +16,8 @@ use mongodb::bson::{doc, Document};
 use super::bulk::upsert;
 use super::collections::Kind;
 use super::docs::{
-    bin, count, date, get_bytes, get_i64, get_id, get_opt_i64, get_opt_str, get_str, get_str_list, opt_i64, opt_str,
-    str_list,
+    bin, count, date, get_bytes, get_i64, get_id, get_opt_i64, get_opt_lookup, get_str, get_str_list, lookup, opt_i64,
+    opt_lookup, str_list,
 };
 use super::mailbox::one_key;
 use super::MongoBackend;
@@ -67,7 +67,7 @@ fn chat_metadata(doc: &Document) -> StoreResult<ChatMetadata> {
 fn device_list(doc: &Document) -> StoreResult<DeviceList> {
     Ok(DeviceList {
         user_jid: get_str(doc, "user_jid")?,
-        alt_user_jid: get_opt_str(doc, "alt_user_jid")?,
+        alt_user_jid: get_opt_lookup(doc, "alt_user_jid")?,
         device_jids: get_str_list(doc, "device_jids")?,
         updated_at_ms: get_i64(doc, "updated_at_ms")?,
     })
@@ -220,7 +220,7 @@ impl DeviceListStore for MongoBackend {
                 let mut set = doc! {
                     "s": sid,
                     "user_jid": s.user_jid.as_str(),
-                    "alt_user_jid": opt_str(s.alt_user_jid.as_deref()),
+                    "alt_user_jid": opt_lookup(s.alt_user_jid.as_deref()),
                     "device_jids": str_list(&s.device_jids),
                     "updated_at_ms": s.updated_at_ms,
                 };
@@ -248,7 +248,7 @@ impl DeviceListStore for MongoBackend {
             return device_list(&doc).map(Some);
         }
         // The latest snapshot naming `jid` as its alternate form.
-        let filter = doc! { "s": sid, "alt_user_jid": jid };
+        let filter = doc! { "s": sid, "alt_user_jid": lookup(jid) };
         let sort = doc! { "updated_at_ms": -1, "_id": -1 };
         let Some(doc) = self.find_docs(Kind::DeviceList, filter, Some(sort), Some(1), what).await?.pop() else {
             return Ok(None);

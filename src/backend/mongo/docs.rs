@@ -7,6 +7,13 @@
 //! component, and never contains NUL. Byte-string key parts (app-state key
 //! ids) are lowercase hex. Singleton documents use the session id itself.
 //!
+//! Lookup strings: a string field used in a filter, sort or range (thread
+//! jid, phone number, group id, address parts, key type and id, …) is
+//! stored with U+0000 as U+0001 U+0001 and U+0001 as U+0001 U+0002. The
+//! test server truncates strings at NUL when it compares them; the escape
+//! is injective and keeps byte-wise order, so equality, ranges and sorts
+//! behave as on the raw strings. Other strings are stored as they are.
+//!
 //! Values: bytes are BSON Binary, times and ids Int64, flags Int32 0/1 (a
 //! `$set` of a BSON boolean loses its type on the test server), absent
 //! optional fields `null`. Reading is strict about types: anything else is
@@ -78,6 +85,54 @@ impl Key {
         self.0.push(']');
         self.0
     }
+}
+
+/// A lookup string as stored (see the module docs).
+pub fn lookup(s: &str) -> String {
+    if !s.contains(['\u{0}', '\u{1}']) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\u{0}' => out.push_str("\u{1}\u{1}"),
+            '\u{1}' => out.push_str("\u{1}\u{2}"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unlookup(stored: String, field: &str) -> StoreResult<String> {
+    if !stored.contains('\u{1}') {
+        return Ok(stored);
+    }
+    let mut out = String::with_capacity(stored.len());
+    let mut chars = stored.chars();
+    while let Some(c) = chars.next() {
+        if c != '\u{1}' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('\u{1}') => out.push('\u{0}'),
+            Some('\u{2}') => out.push('\u{1}'),
+            _ => return Err(corrupt(field, "a lookup string with a broken escape")),
+        }
+    }
+    Ok(out)
+}
+
+pub fn opt_lookup(s: Option<&str>) -> Bson {
+    s.map_or(Bson::Null, |s| Bson::String(lookup(s)))
+}
+
+pub fn get_lookup(doc: &Document, field: &str) -> StoreResult<String> {
+    unlookup(get_str(doc, field)?, field)
+}
+
+pub fn get_opt_lookup(doc: &Document, field: &str) -> StoreResult<Option<String>> {
+    get_opt_str(doc, field)?.map(|s| unlookup(s, field)).transpose()
 }
 
 /// BSON Binary (generic subtype) of `bytes`.
@@ -225,14 +280,18 @@ pub fn get_id(doc: &Document) -> StoreResult<String> {
 }
 
 pub fn get_address(doc: &Document) -> StoreResult<SignalAddress> {
-    Ok(SignalAddress { user: get_str(doc, "user")?, server: get_str(doc, "server")?, device: get_u32(doc, "device")? })
+    Ok(SignalAddress {
+        user: get_lookup(doc, "user")?,
+        server: get_lookup(doc, "server")?,
+        device: get_u32(doc, "device")?,
+    })
 }
 
 /// Address fields of a document (`user`, `server`, `device`), for `$set` and filters.
 pub fn address_fields(doc: &mut Document, a: &SignalAddress) {
     let server = if a.server.is_empty() { DEFAULT_SERVER } else { a.server.as_str() };
-    doc.insert("user", a.user.as_str());
-    doc.insert("server", server);
+    doc.insert("user", lookup(&a.user));
+    doc.insert("server", lookup(server));
     doc.insert("device", i64::from(a.device));
 }
 
@@ -261,6 +320,23 @@ mod tests {
         // Delimiter confusion is impossible: the split shows in the quoting.
         assert_ne!(Key::of("a|b").str("c").done(), Key::of("a").str("b|c").done());
         assert_ne!(Key::of("a\",\"b").done(), Key::of("a").str("b").done());
+    }
+
+    #[test]
+    fn lookup_strings_escape_nul_injectively_and_keep_byte_order() {
+        let raw = ["", "a", "a\u{0}", "a\u{0}\u{0}", "a\u{1}", "a\u{1}\u{0}", "a\u{2}", "ab", "\u{1}\u{1}"];
+        let mut by_raw: Vec<&str> = raw.to_vec();
+        by_raw.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let mut by_stored = by_raw.clone();
+        by_stored.sort_by_key(|s| lookup(s).into_bytes());
+        assert_eq!(by_stored, by_raw, "order is kept");
+        for s in raw {
+            assert!(!lookup(s).contains('\u{0}'));
+            assert_eq!(unlookup(lookup(s), "f").unwrap(), s);
+        }
+        let stored: std::collections::HashSet<String> = raw.iter().map(|s| lookup(s)).collect();
+        assert_eq!(stored.len(), raw.len(), "injective");
+        assert_eq!(unlookup("x\u{1}".into(), "f").unwrap_err().code, ErrorCode::Corrupted);
     }
 
     #[test]

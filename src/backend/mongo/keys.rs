@@ -16,7 +16,7 @@ use mongodb::bson::{doc, Document};
 
 use super::bulk::upsert;
 use super::collections::Kind;
-use super::docs::{bin, get_bytes, get_str, Key};
+use super::docs::{bin, get_bytes, get_lookup, lookup, Key};
 use super::sender_keys::{sender_id, sender_key_upsert};
 use super::signal_keys::{address_id, address_record};
 use super::MongoBackend;
@@ -29,7 +29,7 @@ fn key_id(sid: &str, kind: &str, id: &str) -> String {
 }
 
 fn key_upsert(sid: &str, write: &KeyWrite, value: &[u8]) -> Document {
-    let set = doc! { "s": sid, "kind": write.kind.as_str(), "id": write.id.as_str(), "value": bin(value.to_vec()) };
+    let set = doc! { "s": sid, "kind": lookup(&write.kind), "id": lookup(&write.id), "value": bin(value.to_vec()) };
     upsert(doc! { "_id": key_id(sid, &write.kind, &write.id) }, doc! { "$set": set })
 }
 
@@ -108,12 +108,12 @@ impl KeyStore for MongoBackend {
         limit: u32,
     ) -> StoreResult<Vec<(String, Blob)>> {
         let docs = self.key_page(sid, kind, after, limit).await?;
-        docs.iter().map(|d| Ok((get_str(d, "id")?, get_bytes(d, "value")?))).collect()
+        docs.iter().map(|d| Ok((get_lookup(d, "id")?, get_bytes(d, "value")?))).collect()
     }
 
     async fn list_key_ids(&self, sid: &str, kind: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>> {
         let docs = self.key_page(sid, kind, after, limit).await?;
-        docs.iter().map(|d| get_str(d, "id")).collect()
+        docs.iter().map(|d| get_lookup(d, "id")).collect()
     }
 
     async fn clear_keys(&self, sid: &str) -> StoreResult<()> {
@@ -129,9 +129,9 @@ impl MongoBackend {
             // A limit of 0 means "no limit" to MongoDB.
             return Ok(Vec::new());
         }
-        let mut filter = doc! { "s": sid, "kind": kind };
+        let mut filter = doc! { "s": sid, "kind": lookup(kind) };
         if let Some(after) = after {
-            filter.insert("id", doc! { "$gt": after });
+            filter.insert("id", doc! { "$gt": lookup(after) });
         }
         self.find_docs(Kind::AdapterKeys, filter, Some(doc! { "id": 1 }), Some(i64::from(limit)), "list keys").await
     }

@@ -12,8 +12,8 @@ use mongodb::bson::{doc, Bson, Document};
 use super::bulk::upsert;
 use super::collections::Kind;
 use super::docs::{
-    count, flag, get_flag, get_i64, get_opt_bytes, get_opt_flag, get_opt_i64, get_opt_str, get_str, opt_bin, opt_i64,
-    opt_str, Key,
+    count, flag, get_flag, get_i64, get_lookup, get_opt_bytes, get_opt_flag, get_opt_i64, get_opt_lookup, get_opt_str,
+    get_str, lookup, opt_bin, opt_flag, opt_i64, opt_lookup, opt_str, Key,
 };
 use super::MongoBackend;
 use crate::backend::dedupe::{dedupe_last, dedupe_with};
@@ -25,8 +25,8 @@ use crate::domain::StoreResult;
 
 fn message(doc: &Document) -> StoreResult<StoredMessage> {
     Ok(StoredMessage {
-        id: get_str(doc, "message_id")?,
-        thread_jid: get_str(doc, "thread_jid")?,
+        id: get_lookup(doc, "message_id")?,
+        thread_jid: get_lookup(doc, "thread_jid")?,
         sender_jid: get_opt_str(doc, "sender_jid")?,
         participant_jid: get_opt_str(doc, "participant_jid")?,
         from_me: get_flag(doc, "from_me")?,
@@ -55,7 +55,7 @@ fn contact(doc: &Document) -> StoreResult<StoredContact> {
         display_name: get_opt_str(doc, "display_name")?,
         push_name: get_opt_str(doc, "push_name")?,
         lid: get_opt_str(doc, "lid")?,
-        phone_number: get_opt_str(doc, "phone_number")?,
+        phone_number: get_opt_lookup(doc, "phone_number")?,
         username: get_opt_str(doc, "username")?,
         last_updated_ms: get_i64(doc, "last_updated_ms")?,
     })
@@ -115,8 +115,8 @@ impl MessageStore for MongoBackend {
             .map(|m| {
                 let set = doc! {
                     "s": sid,
-                    "message_id": m.id.as_str(),
-                    "thread_jid": m.thread_jid,
+                    "message_id": lookup(&m.id),
+                    "thread_jid": lookup(&m.thread_jid),
                     "sender_jid": opt_str(m.sender_jid.as_deref()),
                     "participant_jid": opt_str(m.participant_jid.as_deref()),
                     "from_me": flag(m.from_me),
@@ -141,7 +141,7 @@ impl MessageStore for MongoBackend {
         limit: u32,
         before_timestamp_ms: Option<i64>,
     ) -> StoreResult<Vec<StoredMessage>> {
-        let mut filter = doc! { "s": sid, "thread_jid": thread_jid };
+        let mut filter = doc! { "s": sid, "thread_jid": lookup(thread_jid) };
         // `$lt` on a number never matches null: undefined timestamps drop out.
         if let Some(before) = before_timestamp_ms {
             filter.insert("timestamp_ms", doc! { "$lt": before });
@@ -171,10 +171,10 @@ impl ThreadStore for MongoBackend {
                 let mut set = doc! { "s": sid, "jid": t.jid.as_str() };
                 set_some(&mut set, "name", opt_str(t.name.as_deref()));
                 set_some(&mut set, "unread_count", opt_i64(t.unread_count));
-                set_some(&mut set, "archived", t.archived.map_or(Bson::Null, flag));
+                set_some(&mut set, "archived", opt_flag(t.archived));
                 set_some(&mut set, "pinned", opt_i64(t.pinned));
                 set_some(&mut set, "mute_end_ms", opt_i64(t.mute_end_ms));
-                set_some(&mut set, "marked_as_unread", t.marked_as_unread.map_or(Bson::Null, flag));
+                set_some(&mut set, "marked_as_unread", opt_flag(t.marked_as_unread));
                 set_some(&mut set, "ephemeral_expiration", opt_i64(t.ephemeral_expiration));
                 set_some(&mut set, "ephemeral_setting_timestamp", opt_i64(t.ephemeral_setting_timestamp));
                 upsert(doc! { "_id": one_key(sid, &t.jid) }, doc! { "$set": set })
@@ -214,7 +214,7 @@ impl ContactStore for MongoBackend {
                 set_some(&mut set, "display_name", opt_str(c.display_name.as_deref()));
                 set_some(&mut set, "push_name", opt_str(c.push_name.as_deref()));
                 set_some(&mut set, "lid", opt_str(c.lid.as_deref()));
-                set_some(&mut set, "phone_number", opt_str(c.phone_number.as_deref()));
+                set_some(&mut set, "phone_number", opt_lookup(c.phone_number.as_deref()));
                 set_some(&mut set, "username", opt_str(c.username.as_deref()));
                 // A late, older write never moves last_updated_ms back.
                 let u = doc! { "$set": set, "$max": { "last_updated_ms": c.last_updated_ms } };
@@ -231,7 +231,7 @@ impl ContactStore for MongoBackend {
 
     async fn get_contact_by_phone_number(&self, sid: &str, phone_number: &str) -> StoreResult<Option<StoredContact>> {
         // Several contacts may carry one number: the most recently updated wins.
-        let filter = doc! { "s": sid, "phone_number": phone_number };
+        let filter = doc! { "s": sid, "phone_number": lookup(phone_number) };
         let sort = doc! { "last_updated_ms": -1, "_id": -1 };
         let what = "look up a contact by phone number";
         let docs = self.find_docs(Kind::Contacts, filter, Some(sort), Some(1), what).await?;

@@ -8,19 +8,23 @@ use mongodb::bson::{doc, Document};
 
 use super::bulk::upsert;
 use super::collections::Kind;
-use super::docs::{address_fields, bin, count, get_address, get_bytes, get_i64, get_str, get_u32, Key};
+use super::docs::{address_fields, bin, count, get_address, get_bytes, get_i64, get_lookup, get_u32, lookup, Key};
 use super::MongoBackend;
 use crate::backend::dedupe::dedupe_last;
 use crate::domain::sender_key::{GroupSenderKeys, SenderKey, SenderKeyDistribution, SenderKeyStore};
 use crate::domain::{SignalAddress, StoreResult, DEFAULT_SERVER};
 
 fn sender_key(doc: &Document) -> StoreResult<SenderKey> {
-    Ok(SenderKey { group_id: get_str(doc, "group_id")?, sender: get_address(doc)?, record: get_bytes(doc, "record")? })
+    Ok(SenderKey {
+        group_id: get_lookup(doc, "group_id")?,
+        sender: get_address(doc)?,
+        record: get_bytes(doc, "record")?,
+    })
 }
 
 fn distribution(doc: &Document) -> StoreResult<SenderKeyDistribution> {
     Ok(SenderKeyDistribution {
-        group_id: get_str(doc, "group_id")?,
+        group_id: get_lookup(doc, "group_id")?,
         sender: get_address(doc)?,
         key_id: get_u32(doc, "key_id")?,
         timestamp_ms: get_i64(doc, "timestamp_ms")?,
@@ -33,7 +37,7 @@ pub(super) fn sender_id(sid: &str, group_id: &str, sender: &SignalAddress) -> St
 
 /// The key fields every document of both collections carries.
 fn key_fields(sid: &str, group_id: &str, sender: &SignalAddress) -> Document {
-    let mut set = doc! { "s": sid, "group_id": group_id };
+    let mut set = doc! { "s": sid, "group_id": lookup(group_id) };
     address_fields(&mut set, sender);
     set
 }
@@ -41,7 +45,7 @@ fn key_fields(sid: &str, group_id: &str, sender: &SignalAddress) -> Document {
 /// Filter on one sender in every group.
 fn sender_filter(sid: &str, sender: &SignalAddress) -> Document {
     let server = if sender.server.is_empty() { DEFAULT_SERVER } else { sender.server.as_str() };
-    doc! { "s": sid, "user": sender.user.as_str(), "server": server, "device": i64::from(sender.device) }
+    doc! { "s": sid, "user": lookup(&sender.user), "server": lookup(server), "device": i64::from(sender.device) }
 }
 
 pub(super) fn sender_key_upsert(sid: &str, record: SenderKey) -> Document {
@@ -83,7 +87,7 @@ impl SenderKeyStore for MongoBackend {
 
     async fn get_group_sender_keys(&self, sid: &str, group_id: &str) -> StoreResult<GroupSenderKeys> {
         let what = "load group sender keys";
-        let filter = doc! { "s": sid, "group_id": group_id };
+        let filter = doc! { "s": sid, "group_id": lookup(group_id) };
         let sort = doc! { "_id": 1 };
         let (keys, dists) = tokio::try_join!(
             self.find_docs(Kind::SenderKeys, filter.clone(), Some(sort.clone()), None, what),

@@ -354,6 +354,38 @@ async fn hostile_strings_round_trip_and_never_act_as_operators() {
     drop_collections(&b).await;
 }
 
+#[tokio::test]
+async fn nul_in_lookup_fields_stays_distinct() {
+    // The test server truncates strings at NUL when it compares them; lookups must not.
+    let b = backend(&unique_prefix());
+    for (i, id) in ["abc", "abc\0", "abc\0\0", "abc\u{1}"].iter().enumerate() {
+        let t = format!("t-{id}");
+        b.upsert_messages("s", vec![msg(id, &t, Some(i as i64))]).await.unwrap();
+        let c = StoredContact { jid: id.to_string(), phone_number: Some(format!("pn-{id}")), ..Default::default() };
+        b.upsert_contacts("s", vec![c]).await.unwrap();
+        b.upsert_sender_key("s", SenderKey { group_id: t.clone(), sender: addr(id, 0), record: vec![i as u8] })
+            .await
+            .unwrap();
+        b.write_keys("s", vec![KeyWrite { kind: "k".into(), id: id.to_string(), value: Some(vec![i as u8]) }])
+            .await
+            .unwrap();
+    }
+    for (i, id) in ["abc", "abc\0", "abc\0\0", "abc\u{1}"].iter().enumerate() {
+        let t = format!("t-{id}");
+        assert_eq!(b.list_messages_by_thread("s", &t, 10, None).await.unwrap(), vec![msg(id, &t, Some(i as i64))]);
+        assert_eq!(
+            b.get_contact_by_phone_number("s", &format!("pn-{id}")).await.unwrap().map(|c| c.jid),
+            Some(id.to_string())
+        );
+        let group = b.get_group_sender_keys("s", &t).await.unwrap();
+        assert_eq!(group.sender_keys.iter().map(|k| k.sender.user.clone()).collect::<Vec<_>>(), vec![id.to_string()]);
+    }
+    assert_eq!(b.list_key_ids("s", "k", None, 10).await.unwrap(), vec!["abc", "abc\0", "abc\0\0", "abc\u{1}"]);
+    assert_eq!(b.list_key_ids("s", "k", Some("abc"), 10).await.unwrap(), vec!["abc\0", "abc\0\0", "abc\u{1}"]);
+    assert_eq!(b.delete_device_sender_key("s", &addr("abc", 0), None).await.unwrap(), 1);
+    drop_collections(&b).await;
+}
+
 /// Every document of every collection whose session is not `except`, in a stable order.
 async fn snapshot_others(b: &MongoBackend, except: &str) -> BTreeMap<String, Vec<Document>> {
     let mut out = BTreeMap::new();
