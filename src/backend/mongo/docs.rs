@@ -103,7 +103,7 @@ pub fn lookup(s: &str) -> String {
     out
 }
 
-fn unlookup(stored: String, field: &str) -> StoreResult<String> {
+pub fn unlookup(stored: String, field: &str) -> StoreResult<String> {
     if !stored.contains('\u{1}') {
         return Ok(stored);
     }

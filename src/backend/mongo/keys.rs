@@ -2,27 +2,29 @@
 //! group commit.
 //!
 //! Without transactions, "all or nothing" is as strong as the server allows:
-//! every put and delete of a call is decided up front (later duplicates win),
-//! then sent as at most one unordered upsert command and one delete command
-//! per collection, all concurrently. Each document is written atomically; a
+//! every put and delete of a call is decided up front (later duplicates win,
+//! `signal_batch::group`), then sent as at most one unordered upsert command
+//! and one delete command per collection, all concurrently. `write_keys` is
+//! a batch of one session. Each document is written atomically; a
 //! call that fails part-way reports `STORE_WRITE_FAILED` and may leave some
 //! of its documents written, and repeating it converges (every write is an
 //! idempotent upsert or delete of a final value).
 
-use std::collections::HashMap;
+use std::future::IntoFuture;
 
 use async_trait::async_trait;
-use mongodb::bson::{doc, Document};
+use mongodb::bson::{doc, Bson, Document};
 
 use super::bulk::upsert;
 use super::collections::Kind;
-use super::docs::{bin, get_bytes, get_lookup, lookup, Key};
-use super::sender_keys::{sender_id, sender_key_upsert};
+use super::docs::{bin, get_bytes, get_lookup, lookup, unlookup, Key};
+use super::sender_keys::sender_key_upsert;
 use super::signal_keys::{address_id, address_record};
 use super::MongoBackend;
 use crate::domain::keys::{KeyStore, KeyWrite, MAX_LIST_PAGE};
-use crate::domain::signal_batch::{SessionWrite, SignalBatchStore, SignalWrite};
-use crate::domain::{Blob, StoreResult};
+use crate::domain::signal_batch::{group, key_writes, SessionWrite, SignalBatchStore};
+use crate::domain::{Blob, SignalAddress, StoreResult};
+use crate::error::StoreError;
 
 fn key_id(sid: &str, kind: &str, id: &str) -> String {
     Key::of(sid).str(kind).str(id).done()
@@ -33,49 +35,19 @@ fn key_upsert(sid: &str, write: &KeyWrite, value: &[u8]) -> Document {
     upsert(doc! { "_id": key_id(sid, &write.kind, &write.id) }, doc! { "$set": set })
 }
 
-/// The final puts and deletes of one collection, decided before anything is sent.
-#[derive(Default)]
-struct Plan {
-    /// `_id` → its upsert statement, or `None` for a delete; later entries replace earlier ones.
-    ops: HashMap<String, Option<Document>>,
-    /// First-seen order of the ids, so commands are deterministic.
-    order: Vec<String>,
-}
-
-impl Plan {
-    fn put(&mut self, id: String, statement: Document) {
-        self.set(id, Some(statement));
-    }
-
-    fn delete(&mut self, id: String) {
-        self.set(id, None);
-    }
-
-    fn set(&mut self, id: String, op: Option<Document>) {
-        if self.ops.insert(id.clone(), op).is_none() {
-            self.order.push(id);
-        }
-    }
-
-    /// (upsert statements, ids to delete).
-    fn split(mut self) -> (Vec<Document>, Vec<String>) {
-        let mut puts = Vec::new();
-        let mut deletes = Vec::new();
-        for id in self.order {
-            match self.ops.remove(&id) {
-                Some(Some(statement)) => puts.push(statement),
-                Some(None) => deletes.push(id),
-                None => {}
-            }
-        }
-        (puts, deletes)
-    }
+fn address_upsert(sid: &str, a: &SignalAddress, field: &str, value: &[u8]) -> Document {
+    upsert(doc! { "_id": address_id(sid, a) }, doc! { "$set": address_record(sid, a, field, value.to_vec()) })
 }
 
 impl MongoBackend {
-    /// Sends one collection's plan: one upsert and one delete command, concurrently.
-    async fn apply_plan(&self, kind: Kind, plan: Plan, what: &'static str) -> StoreResult<()> {
-        let (puts, deletes) = plan.split();
+    /// One collection's share of a batch: one upsert and one delete command, concurrently.
+    async fn apply(
+        &self,
+        kind: Kind,
+        puts: Vec<Document>,
+        deletes: Vec<String>,
+        what: &'static str,
+    ) -> StoreResult<()> {
         tokio::try_join!(self.update_all(kind, puts, what), self.delete_ids(kind, deletes, None, what)).map(drop)
     }
 }
@@ -89,15 +61,7 @@ impl KeyStore for MongoBackend {
     }
 
     async fn write_keys(&self, sid: &str, writes: Vec<KeyWrite>) -> StoreResult<()> {
-        let mut plan = Plan::default();
-        for w in &writes {
-            let id = key_id(sid, &w.kind, &w.id);
-            match &w.value {
-                Some(value) => plan.put(id, key_upsert(sid, w, value)),
-                None => plan.delete(id),
-            }
-        }
-        self.apply_plan(Kind::AdapterKeys, plan, "save keys").await
+        self.commit_signal_batch(&key_writes(sid, writes)).await
     }
 
     async fn list_keys(
@@ -114,6 +78,24 @@ impl KeyStore for MongoBackend {
     async fn list_key_ids(&self, sid: &str, kind: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>> {
         let docs = self.key_page(sid, kind, after, limit).await?;
         docs.iter().map(|d| get_lookup(d, "id")).collect()
+    }
+
+    async fn list_key_types(&self, sid: &str) -> StoreResult<Vec<String>> {
+        let coll = self.coll(Kind::AdapterKeys).await?;
+        let found = self.read("list key types", coll.distinct("kind", doc! { "s": sid }).into_future()).await?;
+        let mut kinds = found
+            .into_iter()
+            .map(|kind| match kind {
+                Bson::String(kind) => unlookup(kind, "kind"),
+                other => Err(StoreError::corrupted(format!(
+                    "mongo: a stored key type is not a string ({:?})",
+                    other.element_type()
+                ))),
+            })
+            .collect::<StoreResult<Vec<String>>>()?;
+        kinds.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        kinds.dedup();
+        Ok(kinds)
     }
 
     async fn clear_keys(&self, sid: &str) -> StoreResult<()> {
@@ -140,45 +122,23 @@ impl MongoBackend {
 #[async_trait]
 impl SignalBatchStore for MongoBackend {
     async fn commit_signal_batch(&self, writes: &[SessionWrite]) -> StoreResult<()> {
-        let (mut sessions, mut identities, mut sender_keys, mut keys) =
-            (Plan::default(), Plan::default(), Plan::default(), Plan::default());
-        for w in writes {
-            let sid = &*w.sid;
-            match &w.write {
-                SignalWrite::Session { address, record: Some(record) } => {
-                    let set = address_record(sid, address, "record", record.clone());
-                    sessions.put(
-                        address_id(sid, address),
-                        upsert(doc! { "_id": address_id(sid, address) }, doc! { "$set": set }),
-                    );
-                }
-                SignalWrite::Session { address, record: None } => sessions.delete(address_id(sid, address)),
-                SignalWrite::Identity { address, key } => {
-                    let set = address_record(sid, address, "identity_key", key.clone());
-                    identities.put(
-                        address_id(sid, address),
-                        upsert(doc! { "_id": address_id(sid, address) }, doc! { "$set": set }),
-                    );
-                }
-                SignalWrite::SenderKey(record) => {
-                    sender_keys
-                        .put(sender_id(sid, &record.group_id, &record.sender), sender_key_upsert(sid, record.clone()));
-                }
-                SignalWrite::Key(write) => {
-                    let id = key_id(sid, &write.kind, &write.id);
-                    match &write.value {
-                        Some(value) => keys.put(id, key_upsert(sid, write, value)),
-                        None => keys.delete(id),
-                    }
-                }
-            }
+        // One write per record (the last one given), split by collection.
+        let g = group(writes);
+        if g.is_empty() {
+            return Ok(());
         }
-        let what = "commit a signal batch";
+        let what = "commit signal writes";
+        let sessions = g.session_puts.iter().map(|(sid, a, v)| address_upsert(sid, a, "record", v)).collect();
+        let session_deletes = g.session_deletes.iter().map(|(sid, a)| address_id(sid, a)).collect();
+        let identities = g.identity_puts.iter().map(|(sid, a, v)| address_upsert(sid, a, "identity_key", v)).collect();
+        let sender_keys = g.sender_keys.iter().map(|(sid, r)| sender_key_upsert(sid, r)).collect();
+        let keys = g.key_puts.iter().map(|(sid, k, v)| key_upsert(sid, k, v)).collect();
+        let key_deletes = g.key_deletes.iter().map(|(sid, k)| key_id(sid, &k.kind, &k.id)).collect();
         tokio::try_join!(
-            self.apply_plan(Kind::SignalSession, sessions, what),
-            self.apply_plan(Kind::SignalIdentity, identities, what),
-            self.apply_plan(Kind::SenderKeys, sender_keys, what),
-            self.apply_plan(Kind::AdapterKeys, keys, what),
+            self.apply(Kind::SignalSession, sessions, session_deletes, what),
+            self.apply(Kind::SignalIdentity, identities, Vec::new(), what),
+            self.apply(Kind::SenderKeys, sender_keys, Vec::new(), what),
+            self.apply(Kind::AdapterKeys, keys, key_deletes, what),
         )
         .map(drop)
     }

@@ -31,7 +31,7 @@ fn distribution(doc: &Document) -> StoreResult<SenderKeyDistribution> {
     })
 }
 
-pub(super) fn sender_id(sid: &str, group_id: &str, sender: &SignalAddress) -> String {
+fn sender_id(sid: &str, group_id: &str, sender: &SignalAddress) -> String {
     Key::of(sid).str(group_id).address(sender).done()
 }
 
@@ -48,9 +48,9 @@ fn sender_filter(sid: &str, sender: &SignalAddress) -> Document {
     doc! { "s": sid, "user": lookup(&sender.user), "server": lookup(server), "device": i64::from(sender.device) }
 }
 
-pub(super) fn sender_key_upsert(sid: &str, record: SenderKey) -> Document {
+pub(super) fn sender_key_upsert(sid: &str, record: &SenderKey) -> Document {
     let mut set = key_fields(sid, &record.group_id, &record.sender);
-    set.insert("record", bin(record.record));
+    set.insert("record", bin(record.record.clone()));
     upsert(doc! { "_id": sender_id(sid, &record.group_id, &record.sender) }, doc! { "$set": set })
 }
 
@@ -68,7 +68,7 @@ impl MongoBackend {
 #[async_trait]
 impl SenderKeyStore for MongoBackend {
     async fn upsert_sender_key(&self, sid: &str, record: SenderKey) -> StoreResult<()> {
-        self.update_all(Kind::SenderKeys, vec![sender_key_upsert(sid, record)], "save a sender key").await.map(drop)
+        self.update_all(Kind::SenderKeys, vec![sender_key_upsert(sid, &record)], "save a sender key").await.map(drop)
     }
 
     async fn upsert_sender_key_distributions(&self, sid: &str, records: Vec<SenderKeyDistribution>) -> StoreResult<()> {
