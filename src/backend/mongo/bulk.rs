@@ -248,6 +248,19 @@ impl MongoBackend {
         limit: Option<i64>,
         what: &'static str,
     ) -> StoreResult<Vec<Document>> {
+        self.find_fields(kind, filter, sort, limit, None, what).await
+    }
+
+    /// [`Self::find_docs`] returning only the `projection` fields.
+    async fn find_fields(
+        &self,
+        kind: Kind,
+        filter: Document,
+        sort: Option<Document>,
+        limit: Option<i64>,
+        projection: Option<Document>,
+        what: &'static str,
+    ) -> StoreResult<Vec<Document>> {
         let coll = self.coll(kind).await?;
         let mut find = coll.find(filter);
         if let Some(sort) = sort {
@@ -255,6 +268,9 @@ impl MongoBackend {
         }
         if let Some(limit) = limit {
             find = find.limit(limit);
+        }
+        if let Some(projection) = projection {
+            find = find.projection(projection);
         }
         let mut cursor = self.read(what, find.into_future()).await?;
         let mut out = Vec::new();
@@ -271,8 +287,23 @@ impl MongoBackend {
         filter: Document,
         what: &'static str,
     ) -> StoreResult<Option<Document>> {
+        self.find_one_fields(kind, filter, None, what).await
+    }
+
+    /// [`Self::find_one`] returning only the `projection` fields (large values stay on the server).
+    pub(super) async fn find_one_fields(
+        &self,
+        kind: Kind,
+        filter: Document,
+        projection: Option<Document>,
+        what: &'static str,
+    ) -> StoreResult<Option<Document>> {
         let coll = self.coll(kind).await?;
-        self.read(what, coll.find_one(filter).into_future()).await
+        let mut find = coll.find_one(filter);
+        if let Some(projection) = projection {
+            find = find.projection(projection);
+        }
+        self.read(what, find.into_future()).await
     }
 
     /// The documents of `kind` with these `_id`s, by `_id` (misses absent).
@@ -280,6 +311,17 @@ impl MongoBackend {
         &self,
         kind: Kind,
         ids: &[String],
+        what: &'static str,
+    ) -> StoreResult<HashMap<String, Document>> {
+        self.find_ids_fields(kind, ids, None, what).await
+    }
+
+    /// [`Self::find_ids`] returning only the `projection` fields (`_id` always included).
+    pub(super) async fn find_ids_fields(
+        &self,
+        kind: Kind,
+        ids: &[String],
+        projection: Option<Document>,
         what: &'static str,
     ) -> StoreResult<HashMap<String, Document>> {
         let mut found = HashMap::with_capacity(ids.len());
@@ -291,7 +333,8 @@ impl MongoBackend {
         unique.dedup();
         let sized: Vec<(String, usize)> = unique.into_iter().map(|id| (id.clone(), id.len() + 16)).collect();
         for chunk in chunks(sized, MAX_COMMAND_BYTES) {
-            for doc in self.find_docs(kind, doc! { "_id": { "$in": chunk } }, None, None, what).await? {
+            let filter = doc! { "_id": { "$in": chunk } };
+            for doc in self.find_fields(kind, filter, None, None, projection.clone(), what).await? {
                 found.insert(get_id(&doc)?, doc);
             }
         }

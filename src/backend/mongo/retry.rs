@@ -88,7 +88,11 @@ impl RetryStore for MongoBackend {
         requester_device_jid: &str,
     ) -> StoreResult<Option<RequesterStatus>> {
         let what = "look up a retry requester";
-        let Some(doc) = self.get_keyed(Kind::RetryOutbound, sid, message_id, what).await? else { return Ok(None) };
+        let filter = doc! { "_id": one_key(sid, message_id) };
+        let fields = doc! { "eligible_requesters": 1, "delivered_requesters": 1 };
+        let Some(doc) = self.find_one_fields(Kind::RetryOutbound, filter, Some(fields), what).await? else {
+            return Ok(None);
+        };
         let eligible = get_opt_str_list(&doc, "eligible_requesters")?;
         let delivered = get_opt_str_list(&doc, "delivered_requesters")?;
         Ok(requester_status(eligible.as_deref(), delivered.as_deref(), requester_device_jid))
@@ -121,7 +125,10 @@ impl RetryStore for MongoBackend {
         let coll = self.coll(Kind::RetryOutbound).await?;
         let id = one_key(sid, message_id);
         for _ in 0..CAS_ATTEMPTS {
-            let Some(doc) = self.find_one(Kind::RetryOutbound, doc! { "_id": id.as_str() }, what).await? else {
+            // The list and its revision only: the replay payload stays on the server.
+            let fields = doc! { "delivered_requesters": 1, "rev": 1 };
+            let filter = doc! { "_id": id.as_str() };
+            let Some(doc) = self.find_one_fields(Kind::RetryOutbound, filter, Some(fields), what).await? else {
                 return Ok(());
             };
             let mut delivered = get_opt_str_list(&doc, "delivered_requesters")?.unwrap_or_default();

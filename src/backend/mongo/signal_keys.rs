@@ -339,7 +339,10 @@ impl MongoBackend {
 #[async_trait]
 impl SessionStore for MongoBackend {
     async fn has_sessions(&self, sid: &str, addresses: &[SignalAddress]) -> StoreResult<Vec<bool>> {
-        let (ids, found) = self.by_address(Kind::SignalSession, sid, addresses, "look up sessions").await?;
+        let ids: Vec<String> = addresses.iter().map(|a| address_id(sid, a)).collect();
+        // Only the ids travel back, not the records.
+        let found =
+            self.find_ids_fields(Kind::SignalSession, &ids, Some(doc! { "_id": 1 }), "look up sessions").await?;
         Ok(ids.iter().map(|id| found.contains_key(id)).collect())
     }
 
