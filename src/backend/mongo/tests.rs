@@ -172,6 +172,29 @@ async fn unreachable_server_fails_fast_with_connection_failed() {
     assert_eq!(b.load("s").await.unwrap_err().code, ErrorCode::Closed);
 }
 
+#[tokio::test]
+async fn a_server_that_accepts_but_never_answers_fails_within_the_timeouts() {
+    // A socket that takes connections and stays silent: the handshake can never finish.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut o = MongoOptions::new(format!("mongodb://127.0.0.1:{port}/wa"), None);
+    o.server_selection_timeout_ms = Some(1_000);
+    o.connect_timeout_ms = Some(500);
+    let b = MongoBackend::new(o).unwrap();
+    let started = Instant::now();
+    let err = b.save("s", vec![1]).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ConnectionFailed, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(err.message.contains(&format!("127.0.0.1:{port}")), "{}", err.message);
+    silent.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_starting_at_once_create_the_indexes_once() {
     let prefix = unique_prefix();
