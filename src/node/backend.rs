@@ -20,6 +20,7 @@ use crate::domain::{Backend, CacheTtls, Domain};
 use crate::error::{StoreError, StoreResult};
 
 use super::domains::app_state::AppStateStore;
+use super::domains::keys::KeyStore;
 use super::domains::caches::{ChatMetadataStore, DeviceListStore, GroupMetadataStore, MessageSecretStore, RetryStore};
 use super::domains::mailbox::{ContactStore, MessageStore, PrivacyTokenStore, ThreadStore};
 use super::domains::pre_key::PreKeyStore;
@@ -66,6 +67,7 @@ pub fn domain_object(env: sys::napi_env, backend: &Arc<dyn Backend>, domain: Dom
         Domain::ChatMetadata => make!(ChatMetadataStore),
         Domain::DeviceList => make!(DeviceListStore),
         Domain::MessageSecret => make!(MessageSecretStore),
+        Domain::Keys => make!(KeyStore),
     }
 }
 
@@ -130,13 +132,14 @@ impl StoreBackend {
         self.inner.kind().to_owned()
     }
 
-    /// zapo `WaStoreBackend.stores`: per-domain factories taking a sessionId.
+    /// zapo `WaStoreBackend.stores`: per-domain factories taking a sessionId (plus `keys`, the adapters' domain).
     #[napi(
         getter,
-        ts_return_type = "{ readonly auth: (sessionId: string) => AuthStore; readonly signal: (sessionId: string) => SignalStore; readonly preKey: (sessionId: string) => PreKeyStore; readonly session: (sessionId: string) => SessionStore; readonly identity: (sessionId: string) => IdentityStore; readonly senderKey: (sessionId: string) => SenderKeyStore; readonly appState: (sessionId: string) => AppStateStore; readonly privacyToken: (sessionId: string) => PrivacyTokenStore; readonly messages: (sessionId: string) => MessageStore; readonly threads: (sessionId: string) => ThreadStore; readonly contacts: (sessionId: string) => ContactStore }"
+        ts_return_type = "{ readonly auth: (sessionId: string) => AuthStore; readonly signal: (sessionId: string) => SignalStore; readonly preKey: (sessionId: string) => PreKeyStore; readonly session: (sessionId: string) => SessionStore; readonly identity: (sessionId: string) => IdentityStore; readonly senderKey: (sessionId: string) => SenderKeyStore; readonly appState: (sessionId: string) => AppStateStore; readonly privacyToken: (sessionId: string) => PrivacyTokenStore; readonly messages: (sessionId: string) => MessageStore; readonly threads: (sessionId: string) => ThreadStore; readonly contacts: (sessionId: string) => ContactStore; readonly keys: (sessionId: string) => KeyStore }"
     )]
     pub fn stores<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        self.factories(env, &Domain::PERSISTENT)
+        let domains: Vec<Domain> = Domain::PERSISTENT.into_iter().chain(Domain::ADAPTER).collect();
+        self.factories(env, &domains)
     }
 
     /// zapo `WaStoreBackend.caches`: per-domain factories taking a sessionId.

@@ -4,7 +4,11 @@
 /// its constructor, and the two methods every domain has, `clear()` and `destroy()`.
 /// The class's own methods go in a second `#[napi] impl` block.
 macro_rules! domain_class {
-    ($(#[$doc:meta])* $class:ident, $domain:path) => {
+    ($(#[$($doc:tt)*])* $class:ident, $domain:path) => {
+        domain_class!($(#[$($doc)*])* $class, $domain, clear);
+    };
+    // `$clear`: the domain trait's method that deletes the session's data.
+    ($(#[$doc:meta])* $class:ident, $domain:path, $clear:ident) => {
         $(#[$doc])*
         #[napi_derive::napi]
         pub struct $class {
@@ -22,7 +26,7 @@ macro_rules! domain_class {
             /// Deletes everything this domain holds for the session.
             #[napi(ts_return_type = "Promise<void>")]
             pub async fn clear(&self) -> napi::Result<$crate::node::errors::Reply<()>> {
-                self.h.call(|s, sid| async move { s.clear(&sid).await }).await
+                self.h.call(|s, sid| async move { s.$clear(&sid).await }).await
             }
 
             /// Closes this object; later calls reject `STORE_CLOSED`.
@@ -37,6 +41,7 @@ macro_rules! domain_class {
 
 pub mod app_state;
 pub mod caches;
+pub mod keys;
 pub mod mailbox;
 pub mod pre_key;
 pub mod signal_keys;
