@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 
 import { createStore, useBaileysAuthState } from 'wastore'
 
-import { assertReplayFails, connect, party, proto, send, sendGroup } from './helpers/baileys.mjs'
+import { assertReplayFails, baileys, connect, logger, party, proto, send, sendGroup } from './helpers/baileys.mjs'
 
 const require = createRequire(import.meta.url)
 const { factories } = require('./helpers/backends.js')
@@ -240,7 +240,32 @@ for (const factory of factories()) {
   })
 }
 
-describe('Baileys value fidelity (memory)', () => {
+describe('Baileys on the memory provider: value fidelity, the cache wrapper', () => {
+  it("works behind Baileys' makeCacheableSignalKeyStore, and after a restart of the cache", async () => {
+    const store = createStore()
+    const cached = async (sid, jid) => {
+      const auth = await useBaileysAuthState(store, sid)
+      const keys = baileys.makeCacheableSignalKeyStore(auth.state.keys, logger)
+      return party({ state: { creds: auth.state.creds, keys }, saveCreds: auth.saveCreds }, jid)
+    }
+    const [a, b] = [uid('alice'), uid('bob')]
+    const alice = await cached(a, ALICE)
+    const bob = await cached(b, BOB)
+    await connect(alice, bob)
+    for (let i = 0; i < 3; i += 1) {
+      await send(alice, bob, `cached ${i}`)
+      await send(bob, alice, `cached reply ${i}`)
+    }
+    await alice.auth.saveCreds()
+    await bob.auth.saveCreds()
+    const alice2 = await cached(a, ALICE)
+    const bob2 = await cached(b, BOB)
+    assert.equal((await send(alice2, bob2, 'fresh caches')).type, 'msg')
+    await send(bob2, alice2, 'fresh caches reply')
+    await store.destroy()
+  })
+
+
   it('app-state-sync-key values come back as proto.Message.AppStateSyncKeyData; undefined stays undefined', async () => {
     const store = createStore()
     const { state } = await useBaileysAuthState(store, uid('fidelity'))

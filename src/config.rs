@@ -210,9 +210,12 @@ pub fn resolve_providers(
         }
     }
     let mut out = HashMap::new();
-    for domain in Domain::PERSISTENT.iter().chain(Domain::CACHES.iter()) {
+    // `session` comes before the adapter domains, which follow it when unset.
+    for domain in Domain::PERSISTENT.iter().chain(Domain::CACHES.iter()).chain(Domain::ADAPTER.iter()) {
         let (map, kind) = if domain.is_cache() { (cache_providers, "cacheProviders") } else { (providers, "providers") };
         let provider = match map.get(domain.name()).map(String::as_str) {
+            // So a zapo config that persists Signal state persists the adapters' keys with it.
+            None if Domain::ADAPTER.contains(domain) => out.get(&Domain::Session).cloned().unwrap_or(Provider::Memory),
             None if domain.is_mailbox() => Provider::None,
             None | Some("memory") => Provider::Memory,
             Some("none") if domain.is_mailbox() || domain.is_cache() => Provider::None,
@@ -227,23 +230,6 @@ pub fn resolve_providers(
             }
         };
         out.insert(*domain, provider);
-    }
-    // Adapter domains are optional: unset, they follow `session` (so a zapo
-    // config that persists Signal state persists the adapters' keys with it).
-    for domain in Domain::ADAPTER {
-        let provider = match providers.get(domain.name()).map(String::as_str) {
-            None => out[&Domain::Session].clone(),
-            Some("memory") | Some("none") => Provider::Memory,
-            Some(name) if backend_names.iter().any(|b| b == name) => Provider::Backend(name.to_owned()),
-            Some(name) => {
-                let known = if backend_names.is_empty() { "none configured".to_owned() } else { backend_names.join(", ") };
-                return Err(StoreError::invalid_config(format!(
-                    "providers.{}: unknown backend '{name}' (backends: {known}; or 'memory')",
-                    domain.name()
-                )));
-            }
-        };
-        out.insert(domain, provider);
     }
     Ok(out)
 }
