@@ -163,6 +163,31 @@ for (const factory of factories()) {
       assert.deepEqual(await bob.auth.state.keys.get('pre-key', [unused]), {})
     })
 
+    it('a large folder (812 pre-keys, 300 sessions, a 2 MB app-state version) imports in one set', async () => {
+      const store = createStore(factory.make().options)
+      stores.push(store)
+      const dir = path.join(tmp, uid('large'))
+      fs.mkdirSync(dir)
+      const write = (name, value) => fs.writeFileSync(path.join(dir, name), JSON.stringify(value, baileys.BufferJSON.replacer))
+      write('creds.json', baileys.initAuthCreds())
+      for (let i = 1; i <= 812; i += 1) write(`pre-key-${i}.json`, { private: Buffer.alloc(32, i & 0xff), public: Buffer.alloc(32, 7) })
+      for (let i = 0; i < 300; i += 1) write(`session-55119${String(i).padStart(8, '0')}.0.json`, { _sessions: { [`base${i}`]: { registrationId: i } }, version: 'v1' })
+      const indexValueMap = {}
+      for (let i = 0; i < 20000; i += 1) indexValueMap[`mac${i}/+=`] = { valueMac: Buffer.alloc(32, i & 0xff) }
+      write('app-state-sync-version-regular_high.json', { version: 9, hash: Buffer.alloc(128, 1), indexValueMap })
+      const sid = uid('large')
+      const report = await importMultiFileAuthState(dir, store, sid)
+      assert.deepEqual(report.counts, { 'app-state-sync-version': 1, 'pre-key': 812, session: 300 })
+      const keys = store.session(sid).keys
+      const preKeys = []
+      for await (const id of (await useBaileysAuthState(store, sid)).state.keys.listIds('pre-key')) preKeys.push(id)
+      assert.equal(preKeys.length, 812)
+      assert.deepEqual(new Uint8Array((await keys.get('pre-key', ['300']))['300'].private), new Uint8Array(32).fill(300 & 0xff))
+      const version = (await keys.get('app-state-sync-version', ['regular_high'])).regular_high
+      assert.equal(Object.keys(version.indexValueMap).length, 20000)
+      assert.ok(Buffer.isBuffer(version.indexValueMap['mac19999/+='].valueMac))
+    })
+
     if (['sqlite', 'postgres', 'mysql'].includes(factory.kind)) {
       it('the CLI imports into this backend (wastore import-baileys)', async () => {
         const target = factory.make()
