@@ -293,8 +293,8 @@ export declare class KeyStore {
   clear(): Promise<void>
   /** Closes this object; later calls reject `STORE_CLOSED`. */
   destroy(): Promise<void>
-  /** The values of the ids that exist (missing ids are left out). */
-  get<T = unknown>(type: string, ids: readonly string[]): Promise<Record<string, T>>
+  /** The values of the ids that exist; missing ids are left out, or `null` with `{ missing: 'null' }`. */
+  get<T = unknown>(type: string, ids: readonly string[], options?: { readonly missing?: 'omit' | 'null' }): Promise<Record<string, T>>
   /** Puts values and deletes ids (`null` / `undefined`) of any number of types, all or nothing. */
   set(data: { readonly [type: string]: { readonly [id: string]: unknown } | null | undefined }): Promise<void>
   /** One page of `[id, value]` pairs of `type`, ids byte-wise after `after`, at most `limit` (default 100, max 1000). */

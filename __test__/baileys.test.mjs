@@ -29,15 +29,15 @@ const CAROL_LID = '190000000000003@lid'
 const GROUP = '120363000000000001@g.us'
 
 /** One account: its auth state on `store` under `sid`, and a repository over it. */
-async function account(store, sid, jid) {
-  return party(await useBaileysAuthState(store, sid), jid)
+async function account(store, sid, jid, options) {
+  return party(await useBaileysAuthState(store, sid, options), jid)
 }
 
 /** Alice, Bob and Carol (a LID account) with sessions both ways between Alice and each of them. */
-async function threeParties(store, sids) {
-  const alice = await account(store, sids.alice, ALICE)
-  const bob = await account(store, sids.bob, BOB)
-  const carol = await account(store, sids.carol, CAROL_LID)
+async function threeParties(store, sids, options) {
+  const alice = await account(store, sids.alice, ALICE, options)
+  const bob = await account(store, sids.bob, BOB, options)
+  const carol = await account(store, sids.carol, CAROL_LID, options)
   await connect(alice, bob)
   await send(alice, bob, 'hello bob')
   await send(bob, alice, 'hi alice')
@@ -98,6 +98,16 @@ for (const factory of factories()) {
       await sendGroup(bob, [alice, carol], GROUP, 'bob in the group')
       assert.equal(await alice.repo.hasSenderKey({ group: GROUP, meId: ALICE }), true)
       assert.equal(await carol.repo.hasSenderKey({ group: GROUP, meId: CAROL_LID }), false)
+    })
+
+    it("missingKeys: 'null': 1:1, LID, group and replay work when misses come back as null", async () => {
+      const store = open(factory.make())
+      const { alice, bob, carol } = await threeParties(store, sessionIds(), { missingKeys: 'null' })
+      assert.deepEqual(await alice.auth.state.keys.get('lid-mapping', ['404']), { 404: null })
+      assert.deepEqual(await alice.auth.state.keys.get('app-state-sync-key', ['404']), { 404: null })
+      await sendGroup(alice, [bob, carol], GROUP, 'null misses, group')
+      await assertReplayFails(bob, await send(alice, bob, 'null misses, 1:1'))
+      await send(bob, alice, 'null misses, reply')
     })
 
     it('replay: an already-decrypted message fails to decrypt again', async () => {
@@ -241,6 +251,34 @@ for (const factory of factories()) {
 }
 
 describe('Baileys on the memory provider: value fidelity, the cache wrapper', () => {
+  it("missingKeys: 'null' saves Baileys a store read per message (its transaction cache keeps the miss)", async (t) => {
+    const reads = async (missingKeys) => {
+      const store = createStore()
+      const counted = async (sid, jid) => {
+        const auth = await useBaileysAuthState(store, sid, { missingKeys })
+        const get = auth.state.keys.get
+        auth.state.keys.get = (type, ids) => {
+          auth.reads = (auth.reads || 0) + 1
+          return get(type, ids)
+        }
+        return party(auth, jid)
+      }
+      const alice = await counted(uid('alice'), ALICE)
+      const bob = await counted(uid('bob'), BOB)
+      await connect(alice, bob)
+      await send(alice, bob, 'setup')
+      await send(bob, alice, 'setup reply')
+      alice.auth.reads = bob.auth.reads = 0
+      for (let i = 0; i < 10; i += 1) await send(alice, bob, `m${i}`)
+      await store.destroy()
+      return (alice.auth.reads + bob.auth.reads) / 10
+    }
+    const omit = await reads('omit')
+    const nulls = await reads('null')
+    assert.ok(nulls < omit, `reads per message: omit ${omit}, null ${nulls}`)
+    t.diagnostic(`store reads per message, both sides: omit ${omit}, null ${nulls}`)
+  })
+
   it("works behind Baileys' makeCacheableSignalKeyStore, and after a restart of the cache", async () => {
     const store = createStore()
     const cached = async (sid, jid) => {

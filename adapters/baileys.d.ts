@@ -29,11 +29,17 @@ export interface BaileysAuthCreds {
 export interface BaileysAuthStateOptions<Creds extends object = BaileysAuthCreds> {
   /** The Baileys module to use (its `initAuthCreds` also gives the creds type); default: `import('@whiskeysockets/baileys')`, else `import('baileys')`. */
   baileys?: BaileysModule<Creds>
+  /**
+   * `'omit'` (default): `keys.get` leaves missing ids out. `'null'`: it answers
+   * `null` for them, as `useMultiFileAuthState` does; Baileys' transaction cache
+   * then remembers the miss (one `lid-mapping` read per encrypt/decrypt instead of two).
+   */
+  missingKeys?: 'omit' | 'null'
 }
 
 /** Baileys' `SignalKeyStore`, plus the enumeration API of Baileys' development branch. Types and ids are any strings. */
 export interface BaileysKeyStore {
-  /** The found ids only; `app-state-sync-key` values are `proto.Message.AppStateSyncKeyData`. */
+  /** The found ids only (or `null` for the others, with `missingKeys: 'null'`); `app-state-sync-key` values are `proto.Message.AppStateSyncKeyData`. */
   get<V = unknown>(type: string, ids: string[]): Promise<{ [id: string]: V }>
   /** `null` / `undefined` deletes; every type of one call in one transaction. */
   set(data: { readonly [type: string]: { readonly [id: string]: unknown } | null | undefined }): Promise<void>

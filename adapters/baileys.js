@@ -177,7 +177,13 @@ async function deletionsOfAllKeys(native) {
  * `const { state, saveCreds, clear } = await useBaileysAuthState(store, sessionId)`.
  */
 async function useBaileysAuthState(store, sessionId, options) {
-  const opts = checkOptions(options, ['baileys'], 'options')
+  const opts = checkOptions(options, ['baileys', 'missingKeys'], 'options')
+  if (opts.missingKeys !== undefined && opts.missingKeys !== 'omit' && opts.missingKeys !== 'null') {
+    throw storeError('STORE_INVALID_CONFIG', "options.missingKeys must be 'omit' (the default) or 'null'")
+  }
+  // `null` for missing ids: Baileys' transaction cache then remembers the miss,
+  // which saves it a second `lid-mapping` read per encrypt and decrypt.
+  const getOptions = opts.missingKeys === 'null' ? { missing: 'null' } : undefined
   const native = keyDomain(store, sessionId)
   const baileys = await loadBaileys(opts.baileys, 'options.baileys')
   const stored = await native.get(CREDS_TYPE, [CREDS_ID])
@@ -187,13 +193,14 @@ async function useBaileysAuthState(store, sessionId, options) {
 
   const wrapSyncKey = (value) => baileys.syncKeyData.fromObject(value)
   const wrapFound = (found) => {
-    for (const id of Object.keys(found)) setOwn(found, id, wrapSyncKey(found[id]))
+    for (const id of Object.keys(found)) if (found[id] !== null) setOwn(found, id, wrapSyncKey(found[id]))
     return found
   }
   const keys = {
     get: (type, wanted) => {
       try {
-        return type === SYNC_KEY_TYPE ? native.get(type, wanted).then(wrapFound) : native.get(type, wanted)
+        const found = native.get(type, wanted, getOptions)
+        return type === SYNC_KEY_TYPE ? found.then(wrapFound) : found
       } catch (err) {
         return Promise.reject(err) // bad arguments throw in the native call; callers expect a promise
       }

@@ -177,10 +177,34 @@ fn out(status: sys::napi_status, what: &str) -> StoreResult<()> {
     }
 }
 
-/// `get`'s answer: `{ [id]: value }` for the ids that were found.
+/// `get`'s `{ missing? }`: leave missing ids out (default), or answer `null` for them.
+pub struct GetOptions {
+    missing_as_null: bool,
+}
+
+impl FromJs for GetOptions {
+    const WHAT: &'static str = "options";
+    fn from_js(input: &In) -> StoreResult<Self> {
+        if input.is_nullish() {
+            return Ok(GetOptions { missing_as_null: false });
+        }
+        let missing = input.clone().object()?.field("missing")?;
+        match missing.opt_string()?.as_deref() {
+            None | Some("omit") => Ok(GetOptions { missing_as_null: false }),
+            Some("null") => Ok(GetOptions { missing_as_null: true }),
+            Some(other) => Err(StoreError::invalid_argument(format!(
+                "{} must be 'omit' or 'null', got {:?}",
+                missing.path,
+                shown(other)
+            ))),
+        }
+    }
+}
+
+/// `get`'s answer: `{ [id]: value }`, with `null` for the missing ids that are kept.
 pub struct FoundKeys {
     kind: String,
-    found: Vec<(String, Blob)>,
+    found: Vec<(String, Option<Blob>)>,
 }
 
 impl FoundKeys {
@@ -189,7 +213,14 @@ impl FoundKeys {
         out(unsafe { sys::napi_create_object(env, &mut obj) }, "the result object")?;
         for (id, blob) in &self.found {
             let key = new_string(env, id)?;
-            let value = decode(env, &self.kind, id, blob)?;
+            let value = match blob {
+                Some(blob) => decode(env, &self.kind, id, blob)?,
+                None => {
+                    let mut null = ptr::null_mut();
+                    out(unsafe { sys::napi_get_null(env, &mut null) }, "null")?;
+                    null
+                }
+            };
             if id == "__proto__" {
                 define_own(env, obj, key, value)?;
             } else {
@@ -264,24 +295,34 @@ domain_class!(
 
 #[napi]
 impl KeyStore {
-    /// The values of the ids that exist (missing ids are left out).
+    /// The values of the ids that exist; missing ids are left out, or `null` with `{ missing: 'null' }`.
     #[napi(
         ts_generic_types = "T = unknown",
-        ts_args_type = "type: string, ids: readonly string[]",
+        ts_args_type = "type: string, ids: readonly string[], options?: { readonly missing?: 'omit' | 'null' }",
         ts_return_type = "Promise<Record<string, T>>"
     )]
-    pub async fn get(&self, r#type: Arg<KeyType>, ids: Arg<KeyIds>) -> Result<Reply<FoundKeys>> {
-        let (kind, ids) = (r#type.0 .0, ids.0 .0);
+    pub async fn get(
+        &self,
+        r#type: Arg<KeyType>,
+        ids: Arg<KeyIds>,
+        options: Arg<GetOptions>,
+    ) -> Result<Reply<FoundKeys>> {
+        let (kind, ids, missing_as_null) = (r#type.0 .0, ids.0 .0, options.0.missing_as_null);
         if let Err(e) = check_ids(&kind, &ids) {
             return Ok(Reply::store(Err(e)));
         }
         self.h
             .call(|s, sid| async move {
                 let values = s.get_keys(&sid, &kind, &ids).await?;
-                Ok(FoundKeys {
-                    kind,
-                    found: found_only(ids, values),
-                })
+                let found = if missing_as_null {
+                    ids.into_iter().zip(values).collect()
+                } else {
+                    found_only(ids, values)
+                        .into_iter()
+                        .map(|(id, v)| (id, Some(v)))
+                        .collect()
+                };
+                Ok(FoundKeys { kind, found })
             })
             .await
     }
