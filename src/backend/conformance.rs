@@ -30,7 +30,7 @@ use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore};
 use crate::domain::sender_key::{SenderKey, SenderKeyDistribution, SenderKeyStore};
 use crate::domain::session::SessionStore;
 use crate::domain::signal::{RegistrationInfo, SignalStore, SignedPreKey};
-use crate::domain::signal_batch::{SessionWrite, SignalBatchStore, SignalWrite};
+use crate::domain::signal_batch::{SessionWrite, SignalWrite};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::{Backend, KeyPair, SignalAddress};
 use crate::error::ErrorCode;
@@ -386,7 +386,7 @@ pub async fn pre_key(b: DynBackend) {
 
 // ---- session ----------------------------------------------------------------
 
-pub async fn session(b: DynBackend) {
+pub async fn session<B: SessionStore + ?Sized>(b: Arc<B>) {
     let (a, o) = ("conf:session:a", "conf:session:b");
     for sid in [a, o] {
         SessionStore::clear(&*b, sid).await.unwrap();
@@ -436,7 +436,7 @@ pub async fn session(b: DynBackend) {
 
 // ---- identity ---------------------------------------------------------------
 
-pub async fn identity(b: DynBackend) {
+pub async fn identity<B: IdentityStore + ?Sized>(b: Arc<B>) {
     let (a, o) = ("conf:identity:a", "conf:identity:b");
     for sid in [a, o] {
         IdentityStore::clear(&*b, sid).await.unwrap();
@@ -465,7 +465,7 @@ pub async fn identity(b: DynBackend) {
 
 // ---- senderKey --------------------------------------------------------------
 
-pub async fn sender_key(b: DynBackend) {
+pub async fn sender_key<B: SenderKeyStore + ?Sized>(b: Arc<B>) {
     let (a, o) = ("conf:senderkey:a", "conf:senderkey:b");
     for sid in [a, o] {
         SenderKeyStore::clear(&*b, sid).await.unwrap();
@@ -1153,7 +1153,7 @@ fn del(kind: &str, id: &str) -> KeyWrite {
     KeyWrite { kind: kind.into(), id: id.into(), value: None }
 }
 
-pub async fn keys(b: DynBackend) {
+pub async fn keys<B: KeyStore + ?Sized>(b: Arc<B>) {
     let (a, o) = ("conf:keys:a", "conf:keys:b");
     for sid in [a, o] {
         b.clear_keys(sid).await.unwrap();
