@@ -290,7 +290,7 @@ domain_class!(
     /// `keys`: opaque `(type, id) → value` entries of one session, for client adapters (Baileys' `SignalKeyStore`).
     KeyStore,
     KeyDomain,
-    clear_keys
+    clear: clear_keys
 );
 
 #[napi]
