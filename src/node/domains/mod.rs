@@ -4,22 +4,10 @@
 /// its constructor, and the two methods every domain has, `clear()` and `destroy()`.
 /// The class's own methods go in a second `#[napi] impl` block.
 macro_rules! domain_class {
-    ($(#[$doc:meta])* $class:ident, $domain:path) => {
-        $(#[$doc])*
-        #[napi_derive::napi]
-        pub struct $class {
-            h: $crate::node::handle::Handle<dyn $domain>,
-        }
-
-        impl $class {
-            pub(crate) fn new(h: $crate::node::handle::Handle<dyn $domain>) -> Self {
-                Self { h }
-            }
-        }
-
-        domain_class!(@common $class, clear);
+    ($(#[$($doc:tt)*])* $class:ident, $domain:path) => {
+        domain_class!($(#[$($doc)*])* $class, $domain, clear: clear);
     };
-    // `clear: $clear`: the domain trait's method that deletes the session's data, when not `clear`.
+    // `clear: $clear`: the domain trait's method that deletes the session's data (`clear` unless named).
     ($(#[$doc:meta])* $class:ident, $domain:path, clear: $clear:ident) => {
         $(#[$doc])*
         #[napi_derive::napi]
