@@ -65,6 +65,8 @@ export interface MemoryLimits {
   privacyTokens?: number
   retryOutboundMessages?: number
   retryInboundCounters?: number
+  /** The adapters' `keys` domain (Baileys auth state), per session (default 100000). */
+  adapterKeys?: number
 }
 
 /** Cache TTLs in milliseconds (defaults: retry 60 s, group metadata 5 min, chat metadata 30 min, device list 5 min, message secret 30 min). */
@@ -103,6 +105,8 @@ export interface CreateStoreOptions {
     messages?: ProviderName
     threads?: ProviderName
     contacts?: ProviderName
+    /** The adapters' key domain (`useBaileysAuthState`); optional, defaults to the provider of `session`. */
+    keys?: ProviderName
   }
   cacheProviders?: {
     retry?: ProviderName
@@ -351,6 +355,24 @@ export declare class IdentityStore {
   setRemoteIdentities(entries: readonly { readonly address: SignalAddress; readonly identityKey: Uint8Array }[]): Promise<void>
 }
 
+/** r" `keys`: opaque `(type, id) → value` entries of one session, for client adapters (Baileys' `SignalKeyStore`). */
+export declare class KeyStore {
+  /** Deletes everything this domain holds for the session. */
+  clear(): Promise<void>
+  /** Closes this object; later calls reject `STORE_CLOSED`. */
+  destroy(): Promise<void>
+  /** The values of the ids that exist; missing ids are left out, or `null` with `{ missing: 'null' }`. */
+  get<T = unknown>(type: string, ids: readonly string[], options?: { readonly missing?: 'omit' | 'null' }): Promise<Record<string, T>>
+  /** Puts values and deletes ids (`null` / `undefined`) of any number of types, all or nothing. */
+  set(data: { readonly [type: string]: { readonly [id: string]: unknown } | null | undefined }): Promise<void>
+  /** One page of `[id, value]` pairs of `type`, ids byte-wise after `after`, at most `limit` (default 100, max 1000). */
+  list<T = unknown>(type: string, options?: { readonly after?: string; readonly limit?: number }): Promise<[string, T][]>
+  /** [`list`](Self::list) without the values. */
+  listIds(type: string, options?: { readonly after?: string; readonly limit?: number }): Promise<string[]>
+  /** The types this session has keys of, sorted byte-wise. */
+  types(): Promise<string[]>
+}
+
 export declare class MessageSecretStore {
   /** Deletes everything this domain holds for the session. */
   clear(): Promise<void>
@@ -500,8 +522,8 @@ export declare class Store {
 export declare class StoreBackend {
   /** Which backend this is. */
   get kind(): 'memory' | 'sqlite' | 'postgres' | 'mysql' | 'mongo'
-  /** zapo `WaStoreBackend.stores`: per-domain factories taking a sessionId. */
-  get stores(): { readonly auth: (sessionId: string) => AuthStore; readonly signal: (sessionId: string) => SignalStore; readonly preKey: (sessionId: string) => PreKeyStore; readonly session: (sessionId: string) => SessionStore; readonly identity: (sessionId: string) => IdentityStore; readonly senderKey: (sessionId: string) => SenderKeyStore; readonly appState: (sessionId: string) => AppStateStore; readonly privacyToken: (sessionId: string) => PrivacyTokenStore; readonly messages: (sessionId: string) => MessageStore; readonly threads: (sessionId: string) => ThreadStore; readonly contacts: (sessionId: string) => ContactStore }
+  /** zapo `WaStoreBackend.stores`: per-domain factories taking a sessionId (plus `keys`, the adapters' domain). */
+  get stores(): { readonly auth: (sessionId: string) => AuthStore; readonly signal: (sessionId: string) => SignalStore; readonly preKey: (sessionId: string) => PreKeyStore; readonly session: (sessionId: string) => SessionStore; readonly identity: (sessionId: string) => IdentityStore; readonly senderKey: (sessionId: string) => SenderKeyStore; readonly appState: (sessionId: string) => AppStateStore; readonly privacyToken: (sessionId: string) => PrivacyTokenStore; readonly messages: (sessionId: string) => MessageStore; readonly threads: (sessionId: string) => ThreadStore; readonly contacts: (sessionId: string) => ContactStore; readonly keys: (sessionId: string) => KeyStore }
   /** zapo `WaStoreBackend.caches`: per-domain factories taking a sessionId. */
   get caches(): { readonly retry: (sessionId: string) => RetryStore; readonly groupMetadata: (sessionId: string) => GroupMetadataStore; readonly chatMetadata: (sessionId: string) => ChatMetadataStore; readonly deviceList: (sessionId: string) => DeviceListStore; readonly messageSecret: (sessionId: string) => MessageSecretStore }
   /** Closes pools and files. Idempotent. */
@@ -523,6 +545,8 @@ export declare class StoreSession {
   get messages(): MessageStore
   get threads(): ThreadStore
   get contacts(): ContactStore
+  /** The adapters' generic key domain (`useBaileysAuthState` keeps Baileys' auth state here). */
+  get keys(): KeyStore
   get retry(): RetryStore
   get groupMetadata(): GroupMetadataStore
   get chatMetadata(): ChatMetadataStore

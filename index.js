@@ -842,6 +842,7 @@ module.exports.ContactStore = nativeBinding.ContactStore
 module.exports.DeviceListStore = nativeBinding.DeviceListStore
 module.exports.GroupMetadataStore = nativeBinding.GroupMetadataStore
 module.exports.IdentityStore = nativeBinding.IdentityStore
+module.exports.KeyStore = nativeBinding.KeyStore
 module.exports.MessageSecretStore = nativeBinding.MessageSecretStore
 module.exports.MessageStore = nativeBinding.MessageStore
 module.exports.PreKeyStore = nativeBinding.PreKeyStore

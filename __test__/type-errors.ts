@@ -4,7 +4,7 @@
  * (not `any`/`unknown` parameters). Checked by __test__/typescript.test.js with
  * `tsc --noEmit --strict`; never run.
  */
-import { createMongoStore, createSqliteStore, createStore, type Store } from '..'
+import { createMongoStore, createSqliteStore, createStore, useBaileysAuthState, type Store } from '..'
 
 export function typeErrorsAreCaught(store: Store): void {
   // @ts-expect-error a session id is a string
@@ -29,4 +29,12 @@ export function typeErrorsAreCaught(store: Store): void {
   createMongoStore({ db: { database: 'wa' } })
   // @ts-expect-error unknown provider domain
   createStore({ providers: { bogus: 'memory' } })
+  // @ts-expect-error key ids are a list of strings
+  void store.session('x').keys.get('session', '1.0')
+  // @ts-expect-error the page limit is a number
+  void store.session('x').keys.list('session', { limit: '10' })
+  // @ts-expect-error set takes { [type]: { [id]: value } }
+  void store.session('x').keys.set({ session: 'v' })
+  // @ts-expect-error the Baileys adapter needs a store or backend
+  void useBaileysAuthState({}, 'main')
 }

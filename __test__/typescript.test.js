@@ -50,10 +50,12 @@ describe('TypeScript: multi-tenant example against index.d.ts', { timeout: 180_0
     )
   })
 
-  it('index.d.ts exists and is the package "types" entry', () => {
+  it('index.d.ts exists and the package "types" entry (main.d.ts) re-exports it', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
-    assert.equal(pkg.types, 'index.d.ts')
+    assert.equal(pkg.types, 'main.d.ts')
+    assert.equal(pkg.exports['.'].types, './main.d.ts')
     assert.ok(fs.existsSync(path.join(ROOT, 'index.d.ts')), 'index.d.ts is missing')
+    assert.match(fs.readFileSync(path.join(ROOT, 'main.d.ts'), 'utf8'), /export \* from '\.\/index'/)
   })
 
   it('tsc --noEmit --strict accepts multi-tenant.ts (and index.d.ts itself)', () => {

@@ -183,7 +183,7 @@ pub fn resolve_providers(
             let known = Domain::from_name(domain_name).is_some_and(|d| d.is_cache() == (kinds == "cacheProviders"));
             if !known {
                 let list: Vec<&str> = if kinds == "providers" {
-                    Domain::PERSISTENT.iter().map(|d| d.name()).collect()
+                    Domain::PERSISTENT.iter().chain(Domain::ADAPTER.iter()).map(|d| d.name()).collect()
                 } else {
                     Domain::CACHES.iter().map(|d| d.name()).collect()
                 };
@@ -210,9 +210,12 @@ pub fn resolve_providers(
         }
     }
     let mut out = HashMap::new();
-    for domain in Domain::PERSISTENT.iter().chain(Domain::CACHES.iter()) {
+    // `session` comes before the adapter domains, which follow it when unset.
+    for domain in Domain::PERSISTENT.iter().chain(Domain::CACHES.iter()).chain(Domain::ADAPTER.iter()) {
         let (map, kind) = if domain.is_cache() { (cache_providers, "cacheProviders") } else { (providers, "providers") };
         let provider = match map.get(domain.name()).map(String::as_str) {
+            // So a zapo config that persists Signal state persists the adapters' keys with it.
+            None if Domain::ADAPTER.contains(domain) => out.get(&Domain::Session).cloned().unwrap_or(Provider::Memory),
             None if domain.is_mailbox() => Provider::None,
             None | Some("memory") => Provider::Memory,
             Some("none") if domain.is_mailbox() || domain.is_cache() => Provider::None,
@@ -301,6 +304,31 @@ mod tests {
         assert_eq!(r[&Domain::Auth], Provider::Memory);
         assert_eq!(r[&Domain::Messages], Provider::Memory);
         assert_eq!(r[&Domain::Retry], Provider::None);
+    }
+
+    #[test]
+    fn keys_follow_session_unless_set() {
+        let all: Vec<(&str, &str)> = Domain::PERSISTENT.iter().map(|d| (d.name(), "sql")).collect();
+        let r = resolve_providers(&["sql".into()], &map(&all), &HashMap::new()).unwrap();
+        assert_eq!(r[&Domain::Keys], Provider::Backend("sql".into()));
+        let mut mixed = all.clone();
+        mixed.retain(|(d, _)| *d != "session");
+        mixed.push(("session", "memory"));
+        let r = resolve_providers(&["sql".into()], &map(&mixed), &HashMap::new()).unwrap();
+        assert_eq!(r[&Domain::Keys], Provider::Memory);
+        let mut explicit = all.clone();
+        explicit.push(("keys", "memory"));
+        let r = resolve_providers(&["sql".into()], &map(&explicit), &HashMap::new()).unwrap();
+        assert_eq!(r[&Domain::Keys], Provider::Memory);
+        let r = resolve_providers(&[], &map(&[("keys", "none")]), &HashMap::new()).unwrap();
+        assert_eq!(r[&Domain::Keys], Provider::Memory);
+        let err = resolve_providers(&[], &map(&[("keys", "pg")]), &HashMap::new()).unwrap_err();
+        assert!(err.message.contains("providers.keys") && err.message.contains("'pg'"), "{}", err.message);
+        let err = resolve_providers(&[], &HashMap::new(), &map(&[("keys", "memory")])).unwrap_err();
+        assert!(err.message.contains("cacheProviders.keys"), "{}", err.message);
+        // zapo's required list does not grow: a full zapo config without `keys` is valid.
+        let err = resolve_providers(&["sql".into()], &map(&[("auth", "sql")]), &HashMap::new()).unwrap_err();
+        assert!(!err.message.contains("providers.keys"), "{}", err.message);
     }
 
     #[test]

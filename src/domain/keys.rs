@@ -27,6 +27,12 @@ pub const MAX_KEY_ID_BYTES: usize = 960;
 
 /// Refuses empty or oversized types and ids, naming the argument.
 pub fn check_key(kind: &str, id: &str) -> StoreResult<()> {
+    check_key_type(kind)?;
+    check_key_id(kind, id)
+}
+
+/// A key type: 1 to [`MAX_KEY_TYPE_BYTES`] bytes.
+pub fn check_key_type(kind: &str) -> StoreResult<()> {
     use crate::error::StoreError;
     if kind.is_empty() || kind.len() > MAX_KEY_TYPE_BYTES {
         return Err(StoreError::invalid_argument(format!(
@@ -34,6 +40,12 @@ pub fn check_key(kind: &str, id: &str) -> StoreResult<()> {
             kind.len()
         )));
     }
+    Ok(())
+}
+
+/// A key id of `kind`: 1 to [`MAX_KEY_ID_BYTES`] bytes.
+pub fn check_key_id(kind: &str, id: &str) -> StoreResult<()> {
+    use crate::error::StoreError;
     if id.is_empty() || id.len() > MAX_KEY_ID_BYTES {
         return Err(StoreError::invalid_argument(format!(
             "key id of type {kind:?} must be 1 to {MAX_KEY_ID_BYTES} bytes of UTF-8, got {} bytes",
@@ -67,9 +79,54 @@ pub trait KeyStore: Send + Sync {
     async fn clear_keys(&self, sid: &str) -> StoreResult<()>;
 }
 
+/// Pairs requested ids with a positional [`KeyStore::get_keys`] answer, dropping
+/// misses (Baileys' `get` returns the found ids only).
+pub fn found_only(ids: Vec<String>, values: Vec<Option<Blob>>) -> Vec<(String, Blob)> {
+    ids.into_iter()
+        .zip(values)
+        .filter_map(|(id, v)| v.map(|v| (id, v)))
+        .collect()
+}
+
 /// Types and ids are stored as their UTF-8 bytes; anything else is corruption.
 pub fn text_from_bytes(backend: &str, bytes: Vec<u8>) -> StoreResult<String> {
     String::from_utf8(bytes).map_err(|_| {
         crate::error::StoreError::corrupted(format!("{backend}: a stored key type or id is not valid UTF-8"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn types_and_ids_are_bounded() {
+        assert!(check_key("session", "1.0").is_ok());
+        assert!(check_key(&"t".repeat(MAX_KEY_TYPE_BYTES), &"i".repeat(MAX_KEY_ID_BYTES)).is_ok());
+        for (kind, id) in [
+            ("", "1"),
+            ("session", ""),
+            (&"t".repeat(256) as &str, "1"),
+            ("session", &"i".repeat(961) as &str),
+        ] {
+            let err = check_key(kind, id).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidArgument, "{kind:?} {id:?}");
+        }
+        // Bytes, not characters: 320 three-byte characters are 960 bytes.
+        assert!(check_key_id("t", &"€".repeat(320)).is_ok());
+        assert!(check_key_id("t", &"€".repeat(321)).is_err());
+        assert!(check_key_id("t", "nul\0and 🙂").is_ok());
+    }
+
+    #[test]
+    fn found_only_keeps_hits_in_request_order() {
+        let ids: Vec<String> = ["b", "missing", "a", "b"].iter().map(|s| s.to_string()).collect();
+        let values = vec![Some(vec![2]), None, Some(vec![1]), Some(vec![2])];
+        let got = found_only(ids, values);
+        assert_eq!(
+            got,
+            vec![("b".into(), vec![2]), ("a".into(), vec![1]), ("b".into(), vec![2])]
+        );
+    }
 }

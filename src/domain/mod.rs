@@ -75,6 +75,8 @@ pub enum Domain {
     ChatMetadata,
     DeviceList,
     MessageSecret,
+    /// The adapters' generic key domain ([`keys`]); not one of zapo's 16.
+    Keys,
 }
 
 impl Domain {
@@ -95,6 +97,10 @@ impl Domain {
     /// The 5 cache domains.
     pub const CACHES: [Domain; 5] =
         [Domain::Retry, Domain::GroupMetadata, Domain::ChatMetadata, Domain::DeviceList, Domain::MessageSecret];
+    /// Persistent domains of client adapters (Baileys), outside zapo's lists so
+    /// zapo configurations stay valid: optional in `providers`, defaulting to
+    /// the provider of `session`.
+    pub const ADAPTER: [Domain; 1] = [Domain::Keys];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -114,11 +120,12 @@ impl Domain {
             Domain::ChatMetadata => "chatMetadata",
             Domain::DeviceList => "deviceList",
             Domain::MessageSecret => "messageSecret",
+            Domain::Keys => "keys",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Domain> {
-        Self::PERSISTENT.iter().chain(Self::CACHES.iter()).copied().find(|d| d.name() == name)
+        Self::PERSISTENT.iter().chain(Self::CACHES.iter()).chain(Self::ADAPTER.iter()).copied().find(|d| d.name() == name)
     }
 
     pub fn is_cache(self) -> bool {

@@ -23,6 +23,7 @@ use crate::write_behind::{Archived, WriteBehind};
 use crate::error::{StoreError, StoreResult};
 
 use super::domains::app_state::AppStateStore;
+use super::domains::keys::KeyStore;
 use super::domains::caches::{ChatMetadataStore, DeviceListStore, GroupMetadataStore, MessageSecretStore, RetryStore};
 use super::domains::mailbox::{ContactStore, MessageStore, PrivacyTokenStore, ThreadStore};
 use super::domains::pre_key::PreKeyStore;
@@ -37,7 +38,7 @@ use super::input::In;
 pub struct Layers<'a> {
     /// zapo's `cacheLayer` L1 of `n` entries (session, identity, senderKey, privacyToken).
     pub l1: Option<usize>,
-    /// The Signal object cache (session, identity, senderKey).
+    /// The Signal object cache (session, identity, senderKey, keys).
     pub hub: Option<&'a Arc<Hub>>,
     /// Write-behind (messages, threads, contacts).
     pub archive: Option<&'a Arc<WriteBehind>>,
@@ -54,7 +55,8 @@ pub fn domain_object(
     gate: Arc<Gate>,
     layers: Layers<'_>,
 ) -> Result<sys::napi_value> {
-    let cached = layers.hub.filter(|_| matches!(domain, Domain::Session | Domain::Identity | Domain::SenderKey)).map(|hub| {
+    let cacheable = matches!(domain, Domain::Session | Domain::Identity | Domain::SenderKey | Domain::Keys);
+    let cached = layers.hub.filter(|_| cacheable).map(|hub| {
         let signal = Arc::new(CachedSignal::new(Arc::clone(hub)));
         let cache = signal.cache(&sid);
         (signal, cache)
@@ -106,6 +108,11 @@ pub fn domain_object(
         Domain::ChatMetadata => make!(ChatMetadataStore),
         Domain::DeviceList => make!(DeviceListStore),
         Domain::MessageSecret => make!(MessageSecretStore),
+        // Adapter keys go through the Signal cache (no zapo L1 exists for them).
+        Domain::Keys => match &cached {
+            Some((signal, _)) => make!(KeyStore, Arc::clone(signal) as Arc<dyn crate::domain::keys::KeyStore>),
+            None => make!(KeyStore),
+        },
     }
 }
 
@@ -170,13 +177,14 @@ impl StoreBackend {
         self.inner.kind().to_owned()
     }
 
-    /// zapo `WaStoreBackend.stores`: per-domain factories taking a sessionId.
+    /// zapo `WaStoreBackend.stores`: per-domain factories taking a sessionId (plus `keys`, the adapters' domain).
     #[napi(
         getter,
-        ts_return_type = "{ readonly auth: (sessionId: string) => AuthStore; readonly signal: (sessionId: string) => SignalStore; readonly preKey: (sessionId: string) => PreKeyStore; readonly session: (sessionId: string) => SessionStore; readonly identity: (sessionId: string) => IdentityStore; readonly senderKey: (sessionId: string) => SenderKeyStore; readonly appState: (sessionId: string) => AppStateStore; readonly privacyToken: (sessionId: string) => PrivacyTokenStore; readonly messages: (sessionId: string) => MessageStore; readonly threads: (sessionId: string) => ThreadStore; readonly contacts: (sessionId: string) => ContactStore }"
+        ts_return_type = "{ readonly auth: (sessionId: string) => AuthStore; readonly signal: (sessionId: string) => SignalStore; readonly preKey: (sessionId: string) => PreKeyStore; readonly session: (sessionId: string) => SessionStore; readonly identity: (sessionId: string) => IdentityStore; readonly senderKey: (sessionId: string) => SenderKeyStore; readonly appState: (sessionId: string) => AppStateStore; readonly privacyToken: (sessionId: string) => PrivacyTokenStore; readonly messages: (sessionId: string) => MessageStore; readonly threads: (sessionId: string) => ThreadStore; readonly contacts: (sessionId: string) => ContactStore; readonly keys: (sessionId: string) => KeyStore }"
     )]
     pub fn stores<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
-        self.factories(env, &Domain::PERSISTENT)
+        let domains: Vec<Domain> = Domain::PERSISTENT.into_iter().chain(Domain::ADAPTER).collect();
+        self.factories(env, &domains)
     }
 
     /// zapo `WaStoreBackend.caches`: per-domain factories taking a sessionId.

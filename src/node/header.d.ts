@@ -65,6 +65,8 @@ export interface MemoryLimits {
   privacyTokens?: number
   retryOutboundMessages?: number
   retryInboundCounters?: number
+  /** The adapters' `keys` domain (Baileys auth state), per session (default 100000). */
+  adapterKeys?: number
 }
 
 /** Cache TTLs in milliseconds (defaults: retry 60 s, group metadata 5 min, chat metadata 30 min, device list 5 min, message secret 30 min). */
@@ -103,6 +105,8 @@ export interface CreateStoreOptions {
     messages?: ProviderName
     threads?: ProviderName
     contacts?: ProviderName
+    /** The adapters' key domain (`useBaileysAuthState`); optional, defaults to the provider of `session`. */
+    keys?: ProviderName
   }
   cacheProviders?: {
     retry?: ProviderName

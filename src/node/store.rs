@@ -65,7 +65,7 @@ impl SessionCore {
     fn close(&self) {
         if !self.gate.is_closed() {
             self.gate.close();
-            for domain in Domain::PERSISTENT {
+            for domain in Domain::PERSISTENT.into_iter().chain(Domain::ADAPTER) {
                 if let Some(r) = self.routes.get(&domain) {
                     r.backend.release_session(&self.sid, domain);
                 }
@@ -236,6 +236,11 @@ impl StoreSession {
     pub fn contacts(&self) -> Result<Raw> {
         self.get(Domain::Contacts)
     }
+    /// The adapters' generic key domain (`useBaileysAuthState` keeps Baileys' auth state here).
+    #[napi(getter, ts_return_type = "KeyStore")]
+    pub fn keys(&self) -> Result<Raw> {
+        self.get(Domain::Keys)
+    }
     #[napi(getter, ts_return_type = "RetryStore")]
     pub fn retry(&self) -> Result<Raw> {
         self.get(Domain::Retry)
@@ -357,7 +362,8 @@ impl Store {
             layer: inner.layer,
             destroyed: OnceCell::new(),
         });
-        let persistent = make_objects(env.raw(), &core, &Domain::PERSISTENT, &core.gate)?;
+        let durable: Vec<Domain> = Domain::PERSISTENT.into_iter().chain(Domain::ADAPTER).collect();
+        let persistent = make_objects(env.raw(), &core, &durable, &core.gate)?;
         let cache_gate = Gate::child("these caches", &[&core.gate]);
         let caches = make_objects(env.raw(), &core, &Domain::CACHES, &cache_gate)?;
         let session = StoreSession { core: Arc::clone(&core), store: Rc::downgrade(inner), persistent, caches: RefCell::new((cache_gate, caches)), destroying: RefCell::new(None) };

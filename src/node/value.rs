@@ -427,7 +427,7 @@ fn new_collection(
 
 /// An own, enumerable data property: assignment would call the `__proto__`
 /// setter and change the prototype instead of storing the key.
-fn define_own(env: sys::napi_env, obj: sys::napi_value, key: sys::napi_value, value: sys::napi_value) -> StoreResult<()> {
+pub fn define_own(env: sys::napi_env, obj: sys::napi_value, key: sys::napi_value, value: sys::napi_value) -> StoreResult<()> {
     let desc = sys::napi_property_descriptor {
         utf8name: ptr::null(),
         name: key,

@@ -157,6 +157,7 @@ impl Backend for MemoryBackend {
             Domain::ChatMetadata => self.chat_metadata.drop_session(sid),
             Domain::DeviceList => self.device_list.drop_session(sid),
             Domain::MessageSecret => self.message_secret.drop_session(sid),
+            Domain::Keys => self.keys.drop_session(sid),
         }
     }
 }

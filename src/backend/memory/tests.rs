@@ -12,6 +12,7 @@ use crate::domain::chat_metadata::{ChatMetadata, ChatMetadataStore};
 use crate::domain::contacts::{ContactStore, StoredContact};
 use crate::domain::device_list::{DeviceList, DeviceListStore};
 use crate::domain::group_metadata::{GroupMetadata, GroupMetadataStore};
+use crate::domain::keys::{KeyStore, KeyWrite};
 use crate::domain::message_secret::{MessageSecret, MessageSecretStore};
 use crate::domain::messages::{MessageStore, StoredMessage};
 use crate::domain::pre_key::{PreKey, PreKeyStore};
@@ -137,8 +138,17 @@ async fn release_session_drops_one_domain_of_one_session() {
     assert_eq!(b.reserve_pre_keys("a", 1).await.unwrap().reserved_ids, vec![1]);
     assert_eq!(b.reserve_pre_keys("b", 2).await.unwrap().reserved_ids, vec![8]);
 
+    // The adapters' keys domain goes with its session too, and only with it.
+    for sid in ["a", "b"] {
+        let write = KeyWrite { kind: "session".into(), id: "1.0".into(), value: Some(vec![1]) };
+        b.write_keys(sid, vec![write]).await.unwrap();
+    }
+    b.release_session("a", Domain::Keys);
+    assert_eq!(b.get_keys("a", "session", &["1.0".to_string()]).await.unwrap(), vec![None]);
+    assert_eq!(b.get_keys("b", "session", &["1.0".to_string()]).await.unwrap(), vec![Some(vec![1])]);
+
     // Every domain can be released, known or not to hold data.
-    for d in Domain::PERSISTENT.iter().chain(Domain::CACHES.iter()) {
+    for d in Domain::PERSISTENT.iter().chain(Domain::CACHES.iter()).chain(Domain::ADAPTER.iter()) {
         b.release_session("a", *d);
         b.release_session("nobody", *d);
     }

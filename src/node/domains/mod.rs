@@ -4,7 +4,11 @@
 /// its constructor, and the two methods every domain has, `clear()` and `destroy()`.
 /// The class's own methods go in a second `#[napi] impl` block.
 macro_rules! domain_class {
-    ($(#[$doc:meta])* $class:ident, $domain:path) => {
+    ($(#[$($doc:tt)*])* $class:ident, $domain:path) => {
+        domain_class!($(#[$($doc)*])* $class, $domain, clear: clear);
+    };
+    // `clear: $clear`: the domain trait's method that deletes the session's data (`clear` unless named).
+    ($(#[$doc:meta])* $class:ident, $domain:path, clear: $clear:ident) => {
         $(#[$doc])*
         #[napi_derive::napi]
         pub struct $class {
@@ -17,7 +21,7 @@ macro_rules! domain_class {
             }
         }
 
-        domain_class!(@common $class);
+        domain_class!(@common $class, $clear);
     };
     // A class of a domain the Signal cache can serve: it also memoizes the JS
     // objects of cached versions, keyed by `$key`.
@@ -35,15 +39,15 @@ macro_rules! domain_class {
             }
         }
 
-        domain_class!(@common $class);
+        domain_class!(@common $class, clear);
     };
-    (@common $class:ident) => {
+    (@common $class:ident, $clear:ident) => {
         #[napi_derive::napi]
         impl $class {
             /// Deletes everything this domain holds for the session.
             #[napi(ts_return_type = "Promise<void>")]
             pub fn clear(&self, env: &napi::Env) -> napi::Result<$crate::node::js_ref::Raw> {
-                self.h.spawn(env, |s, sid| async move { s.clear(&sid).await })
+                self.h.spawn(env, |s, sid| async move { s.$clear(&sid).await })
             }
 
             /// Closes this object; later calls reject `STORE_CLOSED`.
@@ -59,6 +63,7 @@ macro_rules! domain_class {
 pub mod app_state;
 pub mod cached;
 pub mod caches;
+pub mod keys;
 pub mod mailbox;
 pub mod pre_key;
 pub mod sessions;
