@@ -13,20 +13,18 @@
 #                     Default: the set the current tests need (see DEFAULT_SERVICES).
 #   WASTORE_SERVICE_TIMEOUT  seconds to wait for each server to answer (default 60).
 #
-# The default grows with the test suite: today `npm test` only exercises the
-# memory and embedded-SQLite backends, so DEFAULT_SERVICES is empty and this
-# script is a no-op. When a backend issue adds tests against a server, add that
-# server's name to DEFAULT_SERVICES below in the same change (e.g. the
-# PostgreSQL backend issue adds "postgres"); eventually it will be
-# "postgres mariadb redis".
+# The default grows with the test suite: it is the set of servers the current
+# tests need. When a backend issue adds tests against a server, add that
+# server's name to DEFAULT_SERVICES below in the same change.
 #
 # Endpoints the tests may rely on once enabled:
 #   postgres  127.0.0.1:5432, user postgres, trust auth (no password)
 #   mariadb   127.0.0.1:3306, user root, no password
-#   redis     127.0.0.1:6379, no auth, no persistence
+#   redis     127.0.0.1:6379, no auth, no persistence (tests use their own key
+#             prefixes and delete only their own keys; nothing is flushed)
 set -euo pipefail
 
-DEFAULT_SERVICES="postgres mariadb"   # grows with the tests: redis, then a MongoDB-wire server
+DEFAULT_SERVICES="postgres mariadb redis"   # grows with the tests: next a MongoDB-wire server
 
 TIMEOUT="${WASTORE_SERVICE_TIMEOUT:-60}"
 TEST_DB=wastore_test   # the database the test suites use (see scripts/test.sh)

@@ -20,7 +20,7 @@
 // `tweaks` is `{ cacheTtlMs?: { retryMs, groupMetadataMs, ... } }`: TTLs of the
 // cache domains, applied the way this backend takes them.
 //
-// Adding postgres/mysql/redis/mongo later means adding one entry to FACTORIES
+// Adding a backend (mongo) means adding one entry to factories()
 // (its setup() can create a database/schema/prefix, make() a fresh one per call).
 
 const fs = require('node:fs')
@@ -175,9 +175,51 @@ const mysqlFactory = () =>
     defaultUrl: 'mysql://wastore@127.0.0.1:3306/wastore_test'
   })
 
+/**
+ * Redis on the server named by WASTORE_TEST_REDIS_URL. Every make() gets its own
+ * key prefix (`wsct<pid>_<n>:`); teardown deletes this run's keys, and only them
+ * (never FLUSHDB: the server is shared).
+ */
+function redisFactory() {
+  const redisHelpers = require('./redis')
+  const url = redisHelpers.TEST_URL
+  const base = `wsct${process.pid}_`
+  let made = 0
+  return {
+    name: 'redis',
+    kind: 'redis',
+    persistent: true,
+    url,
+    prefix: base,
+    async teardown() {
+      const con = await redisHelpers.connect(url)
+      try {
+        await con.deletePrefix(base)
+      } finally {
+        con.close()
+      }
+    },
+    make(tweaks = {}) {
+      made += 1
+      const keyPrefix = `${base}${made}:`
+      const open = () => {
+        const backend = wastore.createRedisStore({
+          url,
+          keyPrefix,
+          ...(tweaks.cacheTtlMs ? { cacheTtlMs: tweaks.cacheTtlMs } : {})
+        })
+        return backendTarget(backend, open)
+      }
+      const target = open()
+      target.keyPrefix = keyPrefix
+      return target
+    }
+  }
+}
+
 /** All factories, in the order the contract suite runs them. */
 function factories() {
-  return [memoryFactory, memoryBackendFactory, sqliteFactory(), postgresFactory(), mysqlFactory()]
+  return [memoryFactory, memoryBackendFactory, sqliteFactory(), postgresFactory(), mysqlFactory(), redisFactory()]
 }
 
 module.exports = {
