@@ -20,10 +20,13 @@ pub enum ErrorCode {
     Corrupted,
     /// The store, session or domain was destroyed.
     Closed,
+    /// Deferred writes could not be committed and are still being retried;
+    /// new writes are refused until the backend accepts them again.
+    FlushHalted,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 8] = [
         ErrorCode::InvalidConfig,
         ErrorCode::InvalidArgument,
         ErrorCode::ConnectionFailed,
@@ -31,6 +34,7 @@ impl ErrorCode {
         ErrorCode::WriteFailed,
         ErrorCode::Corrupted,
         ErrorCode::Closed,
+        ErrorCode::FlushHalted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +46,7 @@ impl ErrorCode {
             ErrorCode::WriteFailed => "STORE_WRITE_FAILED",
             ErrorCode::Corrupted => "STORE_CORRUPTED",
             ErrorCode::Closed => "STORE_CLOSED",
+            ErrorCode::FlushHalted => "STORE_FLUSH_HALTED",
         }
     }
 }

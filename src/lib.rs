@@ -16,6 +16,8 @@ pub mod codec;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod signal_cache;
+pub mod write_behind;
 
 // The bindings only exist in the addon; `cargo test` exercises the core alone.
 #[cfg(not(test))]

@@ -21,6 +21,7 @@ use crate::domain::contacts::{get_contact_or_by_phone, ContactStore, StoredConta
 use crate::domain::device_list::{DeviceList, DeviceListStore};
 use crate::domain::group_metadata::{GroupMetadata, GroupMetadataStore};
 use crate::domain::identity::IdentityStore;
+use crate::domain::keys::{KeyStore, KeyWrite};
 use crate::domain::message_secret::{MessageSecret, MessageSecretStore};
 use crate::domain::messages::{MessageStore, StoredMessage};
 use crate::domain::pre_key::{PreKey, PreKeyStore};
@@ -29,6 +30,7 @@ use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore};
 use crate::domain::sender_key::{SenderKey, SenderKeyDistribution, SenderKeyStore};
 use crate::domain::session::SessionStore;
 use crate::domain::signal::{RegistrationInfo, SignalStore, SignedPreKey};
+use crate::domain::signal_batch::{SessionWrite, SignalWrite};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::{Backend, KeyPair, SignalAddress};
 use crate::error::ErrorCode;
@@ -59,6 +61,8 @@ pub async fn run_all(b: DynBackend) {
     chat_metadata(b.clone()).await;
     device_list(b.clone()).await;
     message_secret(b.clone()).await;
+    keys(b.clone()).await;
+    signal_batch(b.clone()).await;
     domain_isolation(b.clone()).await;
     hostile_ids(b.clone()).await;
     wildcards_are_literal(b).await;
@@ -382,7 +386,7 @@ pub async fn pre_key(b: DynBackend) {
 
 // ---- session ----------------------------------------------------------------
 
-pub async fn session(b: DynBackend) {
+pub async fn session<B: SessionStore + ?Sized>(b: Arc<B>) {
     let (a, o) = ("conf:session:a", "conf:session:b");
     for sid in [a, o] {
         SessionStore::clear(&*b, sid).await.unwrap();
@@ -432,7 +436,7 @@ pub async fn session(b: DynBackend) {
 
 // ---- identity ---------------------------------------------------------------
 
-pub async fn identity(b: DynBackend) {
+pub async fn identity<B: IdentityStore + ?Sized>(b: Arc<B>) {
     let (a, o) = ("conf:identity:a", "conf:identity:b");
     for sid in [a, o] {
         IdentityStore::clear(&*b, sid).await.unwrap();
@@ -461,7 +465,7 @@ pub async fn identity(b: DynBackend) {
 
 // ---- senderKey --------------------------------------------------------------
 
-pub async fn sender_key(b: DynBackend) {
+pub async fn sender_key<B: SenderKeyStore + ?Sized>(b: Arc<B>) {
     let (a, o) = ("conf:senderkey:a", "conf:senderkey:b");
     for sid in [a, o] {
         SenderKeyStore::clear(&*b, sid).await.unwrap();
@@ -1139,9 +1143,151 @@ pub async fn message_secret(b: DynBackend) {
     MessageSecretStore::clear(&*b, o).await.unwrap();
 }
 
+// ---- keys (adapters' generic key domain) -------------------------------------
+
+fn put(kind: &str, id: &str, value: &[u8]) -> KeyWrite {
+    KeyWrite { kind: kind.into(), id: id.into(), value: Some(value.to_vec()) }
+}
+
+fn del(kind: &str, id: &str) -> KeyWrite {
+    KeyWrite { kind: kind.into(), id: id.into(), value: None }
+}
+
+pub async fn keys<B: KeyStore + ?Sized>(b: Arc<B>) {
+    let (a, o) = ("conf:keys:a", "conf:keys:b");
+    for sid in [a, o] {
+        b.clear_keys(sid).await.unwrap();
+    }
+    let ids = strings(&["1", "2", "3"]);
+    assert_eq!(b.get_keys(a, "pre-key", &ids).await.unwrap(), vec![None, None, None]);
+    assert_eq!(b.get_keys(a, "pre-key", &[]).await.unwrap(), Vec::<Option<Vec<u8>>>::new());
+    assert!(b.list_keys(a, "pre-key", None, 10).await.unwrap().is_empty());
+    assert!(b.list_key_types(a).await.unwrap().is_empty());
+    b.write_keys(a, vec![]).await.unwrap();
+
+    // Baileys ids: base64 app-state key ids, LID addresses, group::user::device.
+    let odd = ["AAAAAQ+/=", "111_1.0", "120363@g.us::111::0", "a:b", "ünï🙂", "x y", "%_*?[]\'\""];
+    let big = big_blob(MIB, 7);
+    let mut writes: Vec<KeyWrite> = odd.iter().enumerate().map(|(i, id)| put("sender-key", id, &[i as u8])).collect();
+    writes.push(put("session", "111.0", &big));
+    writes.push(put("pre-key", "1", &[1]));
+    writes.push(put("pre-key", "2", &[2]));
+    writes.push(put("pre-key", "1", &[11])); // later duplicate wins
+    writes.push(del("pre-key", "2")); // put then delete in one call: absent
+    writes.push(del("pre-key", "404"));
+    b.write_keys(a, writes).await.unwrap();
+
+    assert_eq!(
+        b.get_keys(a, "pre-key", &strings(&["2", "1", "404", "1"])).await.unwrap(),
+        vec![None, Some(vec![11]), None, Some(vec![11])],
+        "positional, duplicates kept"
+    );
+    assert_eq!(b.get_keys(a, "session", &strings(&["111.0"])).await.unwrap(), vec![Some(big)]);
+    assert_eq!(b.get_keys(a, "session", &strings(&["1"])).await.unwrap(), vec![None], "types are separate");
+    let odd_ids: Vec<String> = odd.iter().map(|s| s.to_string()).collect();
+    let want: Vec<Option<Vec<u8>>> = (0..odd.len()).map(|i| Some(vec![i as u8])).collect();
+    assert_eq!(b.get_keys(a, "sender-key", &odd_ids).await.unwrap(), want);
+    assert_eq!(b.list_key_types(a).await.unwrap(), strings(&["pre-key", "sender-key", "session"]));
+
+    // Paging walks every id once, in byte order, whatever the page size.
+    let mut sorted_ids = odd_ids.clone();
+    sorted_ids.sort_by(|x, y| x.as_bytes().cmp(y.as_bytes()));
+    for page in [1u32, 2, 3, 1000] {
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let got = b.list_keys(a, "sender-key", after.as_deref(), page).await.unwrap();
+            let ids_only = b.list_key_ids(a, "sender-key", after.as_deref(), page).await.unwrap();
+            assert_eq!(got.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(), ids_only);
+            assert!(got.len() <= page as usize);
+            let Some((last, _)) = got.last() else { break };
+            after = Some(last.clone());
+            for (id, value) in got {
+                let i = odd.iter().position(|x| *x == id).unwrap();
+                assert_eq!(value, vec![i as u8]);
+                seen.push(id);
+            }
+        }
+        assert_eq!(seen, sorted_ids, "page size {page}");
+    }
+
+    // Another session: nothing shared, and clear is per session.
+    assert_eq!(b.get_keys(o, "pre-key", &strings(&["1"])).await.unwrap(), vec![None]);
+    b.write_keys(o, vec![put("pre-key", "1", &[99])]).await.unwrap();
+    b.clear_keys(a).await.unwrap();
+    assert_eq!(b.get_keys(a, "pre-key", &strings(&["1"])).await.unwrap(), vec![None]);
+    assert!(b.list_key_ids(a, "sender-key", None, 100).await.unwrap().is_empty());
+    assert_eq!(b.get_keys(o, "pre-key", &strings(&["1"])).await.unwrap(), vec![Some(vec![99])]);
+    b.clear_keys(o).await.unwrap();
+}
+
+// ---- group commit -----------------------------------------------------------
+
+pub async fn signal_batch(b: DynBackend) {
+    let (a, o) = ("conf:batch:a", "conf:batch:b");
+    for sid in [a, o] {
+        SessionStore::clear(&*b, sid).await.unwrap();
+        IdentityStore::clear(&*b, sid).await.unwrap();
+        SenderKeyStore::clear(&*b, sid).await.unwrap();
+        b.clear_keys(sid).await.unwrap();
+    }
+    b.commit_signal_batch(&[]).await.unwrap();
+    let (sa, so): (Arc<str>, Arc<str>) = (Arc::from(a), Arc::from(o));
+    let w = |sid: &Arc<str>, write| SessionWrite { sid: Arc::clone(sid), write };
+    let x = addr("11111", "s.whatsapp.net", 1);
+    let y = addr("22222", "lid", 0);
+    let sk = |record: Vec<u8>| SenderKey { group_id: "g@g.us".into(), sender: x.clone(), record };
+    let big = big_blob(MIB, 9);
+    b.commit_signal_batch(&[
+        w(&sa, SignalWrite::Session { address: x.clone(), record: Some(vec![1]) }),
+        w(&so, SignalWrite::Session { address: x.clone(), record: Some(vec![2]) }),
+        w(&sa, SignalWrite::Session { address: y.clone(), record: Some(big.clone()) }),
+        w(&sa, SignalWrite::Identity { address: x.clone(), key: vec![5; 33] }),
+        w(&sa, SignalWrite::SenderKey(sk(vec![7]))),
+        w(&sa, SignalWrite::Key(put("lid-mapping", "111", b"222"))),
+        w(&so, SignalWrite::Key(put("lid-mapping", "111", b"333"))),
+        w(&sa, SignalWrite::Session { address: x.clone(), record: Some(vec![3]) }),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(b.get_sessions(a, &[x.clone(), y.clone()]).await.unwrap(), vec![Some(vec![3]), Some(big)], "last write wins");
+    assert_eq!(b.get_sessions(o, std::slice::from_ref(&x)).await.unwrap(), vec![Some(vec![2])]);
+    assert_eq!(b.get_remote_identities(a, std::slice::from_ref(&x)).await.unwrap(), vec![Some(vec![5; 33])]);
+    assert_eq!(b.get_remote_identities(o, std::slice::from_ref(&x)).await.unwrap(), vec![None]);
+    assert_eq!(b.get_device_sender_key(a, "g@g.us", &x).await.unwrap().map(|r| r.record), Some(vec![7]));
+    assert_eq!(b.get_keys(a, "lid-mapping", &strings(&["111"])).await.unwrap(), vec![Some(b"222".to_vec())]);
+    assert_eq!(b.get_keys(o, "lid-mapping", &strings(&["111"])).await.unwrap(), vec![Some(b"333".to_vec())]);
+
+    // Deletes, a put followed by a delete, and a sender-key replace in one batch.
+    b.commit_signal_batch(&[
+        w(&sa, SignalWrite::Session { address: y.clone(), record: None }),
+        w(&so, SignalWrite::Session { address: y.clone(), record: Some(vec![8]) }),
+        w(&so, SignalWrite::Session { address: y.clone(), record: None }),
+        w(&sa, SignalWrite::SenderKey(sk(vec![9]))),
+        w(&sa, SignalWrite::Key(del("lid-mapping", "111"))),
+        w(&sa, SignalWrite::Identity { address: x.clone(), key: vec![6; 33] }),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(b.get_sessions(a, &[x.clone(), y.clone()]).await.unwrap(), vec![Some(vec![3]), None]);
+    assert_eq!(b.get_sessions(o, std::slice::from_ref(&y)).await.unwrap(), vec![None]);
+    assert_eq!(b.get_device_sender_key(a, "g@g.us", &x).await.unwrap().map(|r| r.record), Some(vec![9]));
+    assert_eq!(b.get_group_sender_keys(a, "g@g.us").await.unwrap().sender_keys.len(), 1);
+    assert_eq!(b.get_keys(a, "lid-mapping", &strings(&["111"])).await.unwrap(), vec![None]);
+    assert_eq!(b.get_keys(o, "lid-mapping", &strings(&["111"])).await.unwrap(), vec![Some(b"333".to_vec())]);
+    assert_eq!(b.get_remote_identities(a, std::slice::from_ref(&x)).await.unwrap(), vec![Some(vec![6; 33])]);
+    for sid in [a, o] {
+        SessionStore::clear(&*b, sid).await.unwrap();
+        IdentityStore::clear(&*b, sid).await.unwrap();
+        SenderKeyStore::clear(&*b, sid).await.unwrap();
+        b.clear_keys(sid).await.unwrap();
+    }
+}
+
 // ---- cross-domain isolation -------------------------------------------------
 
-const DOMAINS: usize = 16;
+/// zapo's 16 domains plus the adapters' key domain.
+const DOMAINS: usize = 17;
 
 /// Writes one entry in every domain of `sid`.
 async fn fill_every_domain(b: &DynBackend, sid: &str) {
@@ -1162,6 +1308,7 @@ async fn fill_every_domain(b: &DynBackend, sid: &str) {
     b.upsert_chat_metadata(sid, chat("c", T)).await.unwrap();
     b.upsert_user_devices(sid, vec![devices("u", None, T)]).await.unwrap();
     b.set_message_secrets(sid, vec![("s".into(), secret(1, "a"))], T).await.unwrap();
+    b.write_keys(sid, vec![KeyWrite { kind: "session".into(), id: "1.0".into(), value: Some(vec![1]) }]).await.unwrap();
 }
 
 /// Whether each domain of `sid` still holds what [`fill_every_domain`] wrote.
@@ -1184,6 +1331,7 @@ async fn present(b: &DynBackend, sid: &str) -> [bool; DOMAINS] {
         b.get_chat_metadata(sid, "c", T).await.unwrap().is_some(),
         b.get_user_devices(sid, &["u".to_owned()], T).await.unwrap()[0].is_some(),
         b.get_message_secrets(sid, &["s".to_owned()], T).await.unwrap()[0].is_some(),
+        b.get_keys(sid, "session", &["1.0".to_owned()]).await.unwrap()[0].is_some(),
     ]
 }
 
@@ -1206,7 +1354,8 @@ async fn clear_domain(b: &DynBackend, sid: &str, index: usize) {
         12 => GroupMetadataStore::clear(b, sid).await,
         13 => ChatMetadataStore::clear(b, sid).await,
         14 => DeviceListStore::clear(b, sid).await,
-        _ => MessageSecretStore::clear(b, sid).await,
+        15 => MessageSecretStore::clear(b, sid).await,
+        _ => KeyStore::clear_keys(b, sid).await,
     }
     .unwrap();
 }
@@ -1365,7 +1514,7 @@ pub async fn wildcards_are_literal(b: DynBackend) {
 /// (evaluated inside a child module, so pass e.g. `super::fresh()`).
 macro_rules! conformance_tests {
     ($fresh:expr) => {
-        $crate::backend::conformance::conformance_tests!(@areas $fresh; auth, signal, pre_key, session, identity, sender_key, app_state, privacy_token, messages, threads, contacts, retry, group_metadata, chat_metadata, device_list, message_secret, domain_isolation, hostile_ids, wildcards_are_literal,);
+        $crate::backend::conformance::conformance_tests!(@areas $fresh; auth, signal, pre_key, session, identity, sender_key, app_state, privacy_token, messages, threads, contacts, retry, group_metadata, chat_metadata, device_list, message_secret, keys, signal_batch, domain_isolation, hostile_ids, wildcards_are_literal,);
     };
     (@areas $fresh:expr; $($area:ident),* $(,)?) => {
         mod conformance_areas {

@@ -406,6 +406,9 @@ impl crate::domain::keys::KeyStore for NoopBackend {
     async fn list_key_ids(&self, _: &str, _: &str, _: Option<&str>, _: u32) -> StoreResult<Vec<String>> {
         Ok(Vec::new())
     }
+    async fn list_key_types(&self, _: &str) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
+    }
     async fn clear_keys(&self, _: &str) -> StoreResult<()> {
         Ok(())
     }

@@ -180,6 +180,8 @@ pub trait Backend:
     + chat_metadata::ChatMetadataStore
     + device_list::DeviceListStore
     + message_secret::MessageSecretStore
+    + keys::KeyStore
+    + signal_batch::SignalBatchStore
     + Send
     + Sync
     + 'static

@@ -19,7 +19,9 @@ pub(super) struct KeyData {
 
 impl SessionState for KeyData {
     fn new(limits: &MemoryLimits) -> Self {
-        Self { keys: BoundedMap::new(limits.adapter_keys) }
+        Self {
+            keys: BoundedMap::new(limits.adapter_keys),
+        }
     }
 }
 
@@ -54,26 +56,58 @@ impl KeyData {
 impl KeyStore for MemoryBackend {
     async fn get_keys(&self, sid: &str, kind: &str, ids: &[String]) -> StoreResult<Vec<Option<Blob>>> {
         Ok(self.keys.read(sid, |s| match s {
-            Some(s) => ids.iter().map(|id| s.keys.get(&(kind.to_owned(), id.clone())).cloned()).collect(),
+            Some(s) => ids
+                .iter()
+                .map(|id| s.keys.get(&(kind.to_owned(), id.clone())).cloned())
+                .collect(),
             None => vec![None; ids.len()],
         }))
     }
 
     async fn write_keys(&self, sid: &str, writes: Vec<KeyWrite>) -> StoreResult<()> {
-        self.keys.write(&self.limits, sid, |s| writes.into_iter().for_each(|w| s.apply(w)));
+        self.keys
+            .write(&self.limits, sid, |s| writes.into_iter().for_each(|w| s.apply(w)));
         Ok(())
     }
 
-    async fn list_keys(&self, sid: &str, kind: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<(String, Blob)>> {
+    async fn list_keys(
+        &self,
+        sid: &str,
+        kind: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, Blob)>> {
         Ok(self.keys.read(sid, |s| {
-            s.map(|s| s.page(kind, after, limit).into_iter().map(|(id, v)| (id.clone(), v.clone())).collect())
-                .unwrap_or_default()
+            s.map(|s| {
+                s.page(kind, after, limit)
+                    .into_iter()
+                    .map(|(id, v)| (id.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
         }))
     }
 
     async fn list_key_ids(&self, sid: &str, kind: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>> {
         Ok(self.keys.read(sid, |s| {
-            s.map(|s| s.page(kind, after, limit).into_iter().map(|(id, _)| id.clone()).collect()).unwrap_or_default()
+            s.map(|s| {
+                s.page(kind, after, limit)
+                    .into_iter()
+                    .map(|(id, _)| id.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+        }))
+    }
+
+    async fn list_key_types(&self, sid: &str) -> StoreResult<Vec<String>> {
+        Ok(self.keys.read(sid, |s| {
+            let mut kinds: Vec<String> = s
+                .map(|s| s.keys.iter().map(|((k, _), _)| k.clone()).collect())
+                .unwrap_or_default();
+            kinds.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            kinds.dedup();
+            kinds
         }))
     }
 
@@ -90,12 +124,14 @@ impl SignalBatchStore for MemoryBackend {
         for w in writes {
             let sid = &*w.sid;
             match &w.write {
-                SignalWrite::Session { address, record: Some(record) } => {
-                    self.set_sessions(sid, vec![(address.clone(), record.clone())]).await?
-                }
+                SignalWrite::Session {
+                    address,
+                    record: Some(record),
+                } => self.set_sessions(sid, vec![(address.clone(), record.clone())]).await?,
                 SignalWrite::Session { address, record: None } => self.delete_session(sid, address).await?,
                 SignalWrite::Identity { address, key } => {
-                    self.set_remote_identities(sid, vec![(address.clone(), key.clone())]).await?
+                    self.set_remote_identities(sid, vec![(address.clone(), key.clone())])
+                        .await?
                 }
                 SignalWrite::SenderKey(record) => self.upsert_sender_key(sid, record.clone()).await?,
                 SignalWrite::Key(write) => self.write_keys(sid, vec![write.clone()]).await?,

@@ -288,6 +288,19 @@ pub fn migrations(t: &Tables) -> Vec<Migration> {
                 ),
             ],
         },
+        Migration {
+            version: 6,
+            name: "adapter_keys",
+            // The type is keyed by its hash and the id in full, so ids page in
+            // byte order: 2048 + 32 + 960 bytes fit InnoDB's 3072-byte key limit.
+            statements: vec![create(
+                &t.adapter_keys,
+                &format!(
+                    "{SID}, type_h {HASH}, key_type VARBINARY(255) NOT NULL, key_id VARBINARY(960) NOT NULL,
+                     value LONGBLOB NOT NULL, PRIMARY KEY (session_id, type_h, key_id)"
+                ),
+            )],
+        },
     ]
 }
 
@@ -379,6 +392,7 @@ fn checks(t: &Tables) -> Vec<(&str, &'static str)> {
             "session_id, user_jid, user_h, alt_user_jid, alt_h, device_jids_json, updated_at_ms, expires_at_ms, seq",
         ),
         (&t.message_secrets, "session_id, message_id, message_h, secret, sender_jid, expires_at_ms"),
+        (&t.adapter_keys, "session_id, type_h, key_type, key_id, value"),
     ]
 }
 

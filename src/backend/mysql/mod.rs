@@ -40,6 +40,7 @@ macro_rules! retrying {
 mod app_state;
 mod auth;
 mod caches;
+mod keys;
 mod mailbox;
 mod migrations;
 mod retry;

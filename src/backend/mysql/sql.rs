@@ -39,6 +39,7 @@ pub struct Tables {
     pub privacy_tokens: String,
     pub message_secrets: String,
     pub chat_metadata: String,
+    pub adapter_keys: String,
     pub prefix: String,
 }
 
@@ -69,13 +70,14 @@ impl Tables {
             privacy_tokens: t("privacy_tokens"),
             message_secrets: t("message_secrets_cache"),
             chat_metadata: t("chat_metadata_cache"),
+            adapter_keys: t("adapter_keys"),
             prefix: prefix.to_owned(),
         }
     }
 
     /// Every data table (the migrations table last).
     #[cfg(test)]
-    pub fn all(&self) -> [&str; 23] {
+    pub fn all(&self) -> [&str; 24] {
         [
             &self.auth,
             &self.signal_meta,
@@ -99,6 +101,7 @@ impl Tables {
             &self.privacy_tokens,
             &self.message_secrets,
             &self.chat_metadata,
+            &self.adapter_keys,
             &self.migrations,
         ]
     }
@@ -307,6 +310,15 @@ pub struct Sql {
 
     /// `DELETE FROM <cache> WHERE expires_at_ms <= ?` for every cache table, every session.
     pub cleanup_all: Vec<String>,
+
+    pub keys_get_many: Multi,
+    /// Rows carry their own session id (group commit spans sessions).
+    pub keys_upsert: Multi,
+    pub keys_delete: String,
+    pub keys_list: String,
+    pub keys_list_ids: String,
+    pub keys_types: String,
+    pub keys_clear: String,
 }
 
 fn delete_all(table: &str) -> String {
@@ -343,6 +355,7 @@ impl Sql {
         let cm = &t.chat_metadata;
         let dl = &t.device_list;
         let ms = &t.message_secrets;
+        let keys = &t.adapter_keys;
 
         const PK_COLS: &str = "key_id, pub_key, priv_key, uploaded";
         const SK_COLS: &str = "group_id, sender_user, sender_server, sender_device, record";
@@ -896,6 +909,33 @@ impl Sql {
             ms_clear: delete_all(ms),
 
             cleanup_all: t.caches().iter().map(|table| format!("DELETE FROM {table} WHERE expires_at_ms <= ?")).collect(),
+
+            keys_get_many: Multi::new(
+                &format!("SELECT key_id, value FROM {keys} WHERE session_id = ? AND type_h = {H} AND key_id IN ({{in}})"),
+                "?",
+                1,
+                2,
+            ),
+            keys_upsert: Multi::new(
+                &format!(
+                    "INSERT INTO {keys} (session_id, type_h, key_type, key_id, value) VALUES {{in}}
+                     ON DUPLICATE KEY UPDATE value = VALUES(value)"
+                ),
+                &row(&["?", H, "?", "?", "?"]),
+                5,
+                0,
+            ),
+            keys_delete: format!("DELETE FROM {keys} WHERE session_id = ? AND type_h = {H} AND key_id = ?"),
+            keys_list: format!(
+                "SELECT key_id, value FROM {keys} WHERE session_id = ? AND type_h = {H} AND (? IS NULL OR key_id > ?)
+                 ORDER BY key_id LIMIT ?"
+            ),
+            keys_list_ids: format!(
+                "SELECT key_id FROM {keys} WHERE session_id = ? AND type_h = {H} AND (? IS NULL OR key_id > ?)
+                 ORDER BY key_id LIMIT ?"
+            ),
+            keys_types: format!("SELECT DISTINCT key_type FROM {keys} WHERE session_id = ? ORDER BY key_type"),
+            keys_clear: delete_all(keys),
         }
     }
 }

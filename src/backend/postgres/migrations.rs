@@ -376,6 +376,21 @@ pub fn migrations(t: &Tables) -> Vec<Migration> {
                 expiry_index(&t.message_secrets),
             ],
         },
+        Migration {
+            version: 6,
+            name: "adapter_keys",
+            // Types and ids as bytes: byte-wise order for paging, and NUL is allowed.
+            statements: vec![format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+                    session_id TEXT NOT NULL,
+                    key_type BYTEA NOT NULL,
+                    key_id BYTEA NOT NULL,
+                    value BYTEA NOT NULL,
+                    PRIMARY KEY (session_id, key_type, key_id)
+                )",
+                t.adapter_keys
+            )],
+        },
     ]
 }
 
@@ -493,6 +508,7 @@ fn expected_columns(t: &Tables) -> Vec<(&str, &'static str)> {
         ),
         (&t.device_list, "session_id, user_jid, alt_user_jid, device_jids_json, updated_at_ms, expires_at_ms, seq"),
         (&t.message_secrets, "session_id, message_id, secret, sender_jid, expires_at_ms"),
+        (&t.adapter_keys, "session_id, key_type, key_id, value"),
     ]
 }
 

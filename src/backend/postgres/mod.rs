@@ -13,6 +13,7 @@
 mod app_state;
 mod auth;
 mod caches;
+mod keys;
 mod mailbox;
 mod migrations;
 mod retry;

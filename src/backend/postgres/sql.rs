@@ -30,6 +30,7 @@ pub struct Tables {
     pub privacy_tokens: String,
     pub message_secrets: String,
     pub chat_metadata: String,
+    pub adapter_keys: String,
 }
 
 impl Tables {
@@ -60,6 +61,7 @@ impl Tables {
             privacy_tokens: t("privacy_tokens"),
             message_secrets: t("message_secrets_cache"),
             chat_metadata: t("chat_metadata_cache"),
+            adapter_keys: t("adapter_keys"),
         }
     }
 
@@ -89,6 +91,7 @@ impl Tables {
             &self.privacy_tokens,
             &self.message_secrets,
             &self.chat_metadata,
+            &self.adapter_keys,
             &self.migrations,
         ]
     }
@@ -242,6 +245,19 @@ pub struct Sql {
 
     /// `DELETE … WHERE expires_at_ms <= $1` on every cache table, every session.
     pub cache_cleanup_all: Vec<String>,
+
+    pub keys_get_many: String,
+    pub keys_list: String,
+    pub keys_list_ids: String,
+    pub keys_types: String,
+    pub keys_clear: String,
+    // Group commit: multi-session statements, `$1` is an array of session ids.
+    pub keys_upsert: String,
+    pub keys_delete: String,
+    pub batch_sess_upsert: String,
+    pub batch_sess_delete: String,
+    pub batch_ident_upsert: String,
+    pub batch_sk_upsert: String,
 }
 
 fn delete_all(table: &str) -> String {
@@ -273,6 +289,7 @@ impl Sql {
         let cm = &t.chat_metadata;
         let dl = &t.device_list;
         let ms = &t.message_secrets;
+        let keys = &t.adapter_keys;
 
         const PK_COLS: &str = "key_id, pub_key, priv_key, uploaded";
         const SKD_COLS: &str = "group_id, sender_user, sender_server, sender_device, key_id, timestamp_ms";
@@ -747,6 +764,54 @@ impl Sql {
                 .iter()
                 .map(|table| format!("DELETE FROM {table} WHERE expires_at_ms <= $1"))
                 .collect(),
+
+            keys_get_many: format!(
+                "SELECT k.value FROM unnest($3::bytea[]) WITH ORDINALITY AS u(key_id, ord)
+                 LEFT JOIN {keys} k ON k.session_id = $1 AND k.key_type = $2 AND k.key_id = u.key_id
+                 ORDER BY u.ord"
+            ),
+            keys_list: format!(
+                "SELECT key_id, value FROM {keys} WHERE session_id = $1 AND key_type = $2
+                   AND ($3::bytea IS NULL OR key_id > $3) ORDER BY key_id LIMIT $4"
+            ),
+            keys_list_ids: format!(
+                "SELECT key_id FROM {keys} WHERE session_id = $1 AND key_type = $2
+                   AND ($3::bytea IS NULL OR key_id > $3) ORDER BY key_id LIMIT $4"
+            ),
+            keys_types: format!("SELECT DISTINCT key_type FROM {keys} WHERE session_id = $1 ORDER BY key_type"),
+            keys_clear: delete_all(keys),
+            keys_upsert: format!(
+                "INSERT INTO {keys} (session_id, key_type, key_id, value)
+                 SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bytea[])
+                 ON CONFLICT (session_id, key_type, key_id) DO UPDATE SET value = EXCLUDED.value"
+            ),
+            keys_delete: format!(
+                "DELETE FROM {keys} k USING unnest($1::text[], $2::bytea[], $3::bytea[]) AS u(sid, key_type, key_id)
+                 WHERE k.session_id = u.sid AND k.key_type = u.key_type AND k.key_id = u.key_id"
+            ),
+            batch_sess_upsert: format!(
+                "INSERT INTO {sess} (session_id, addr_user, addr_server, addr_device, record)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::bytea[])
+                 ON CONFLICT (session_id, addr_user, addr_server, addr_device) DO UPDATE SET record = EXCLUDED.record"
+            ),
+            batch_sess_delete: format!(
+                "DELETE FROM {sess} s USING unnest($1::text[], $2::text[], $3::text[], $4::int8[])
+                   AS u(sid, addr_user, addr_server, addr_device)
+                 WHERE s.session_id = u.sid AND s.addr_user = u.addr_user
+                   AND s.addr_server = u.addr_server AND s.addr_device = u.addr_device"
+            ),
+            batch_ident_upsert: format!(
+                "INSERT INTO {ident} (session_id, addr_user, addr_server, addr_device, identity_key)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::bytea[])
+                 ON CONFLICT (session_id, addr_user, addr_server, addr_device)
+                 DO UPDATE SET identity_key = EXCLUDED.identity_key"
+            ),
+            batch_sk_upsert: format!(
+                "INSERT INTO {sk} (session_id, group_id, sender_user, sender_server, sender_device, record)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::bytea[])
+                 ON CONFLICT (session_id, group_id, sender_user, sender_server, sender_device)
+                 DO UPDATE SET record = EXCLUDED.record"
+            ),
         }
     }
 }

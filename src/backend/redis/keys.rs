@@ -2,7 +2,9 @@
 //!
 //! `ky:{sid}:v:<type>:<id>` strings hold the values; `ky:{sid}:i:<type>` is a
 //! sorted set of the type's ids, all with score 0, so `ZRANGEBYLEX` pages them
-//! in byte-wise order after a cursor. Writes update both in one `MULTI`.
+//! in byte-wise order after a cursor; `ky:{sid}:types` (same shape) lists the
+//! types ever written, and listing it drops the ones whose index is empty.
+//! Writes update values and indexes in one `MULTI`.
 
 use std::sync::LazyLock;
 
@@ -55,6 +57,23 @@ return out
 "#)
 });
 
+/// The types whose index still has ids, in byte-wise order; empty ones are dropped.
+static LIST_KEY_TYPES: LazyLock<Script> = LazyLock::new(|| {
+    lua(r#"
+local base = KEYS[1]
+local types = base .. 'types'
+local out = {}
+for _, kind in ipairs(redis.call('ZRANGE', types, 0, -1)) do
+  if redis.call('EXISTS', base .. 'i:' .. seg(kind)) == 1 then
+    out[#out + 1] = kind
+  else
+    redis.call('ZREM', types, kind)
+  end
+end
+return out
+"#)
+});
+
 impl RedisBackend {
     fn queue_key_write(&self, pipe: &mut Pipeline, s: &Space, write: &KeyWrite) {
         let (value, index) = (value_key(s, &write.kind, &write.id), s.key1("i", &write.kind));
@@ -62,6 +81,7 @@ impl RedisBackend {
             Some(v) => {
                 pipe.cmd("SET").arg(&value).arg(v).ignore();
                 pipe.cmd("ZADD").arg(&index).arg(0).arg(&write.id).ignore();
+                pipe.cmd("ZADD").arg(s.key("types")).arg(0).arg(&write.kind).ignore();
             }
             None => {
                 pipe.cmd("DEL").arg(&value).ignore();
@@ -135,6 +155,15 @@ impl KeyStore for RedisBackend {
         array(self.read(what, &cmd).await?, what)?
             .into_iter()
             .map(|v| utf8(opt_bytes(v, what)?.unwrap_or_default(), "adapter key id"))
+            .collect()
+    }
+
+    async fn list_key_types(&self, sid: &str) -> StoreResult<Vec<String>> {
+        let what = "list adapter key types";
+        let call = LIST_KEY_TYPES.key(self.space(Area::Keys, sid).base());
+        array(self.eval(ErrorCode::ReadFailed, what, &call).await?, what)?
+            .into_iter()
+            .map(|v| utf8(opt_bytes(v, what)?.unwrap_or_default(), "adapter key type"))
             .collect()
     }
 

@@ -443,6 +443,22 @@ pub fn migrations(t: &TableNames) -> Vec<Migration> {
                 (t.message_secrets.clone(), "session_id, message_id, secret, sender_jid, expires_at_ms"),
             ],
         },
+        Migration {
+            version: 6,
+            name: "adapter_keys",
+            // Types and ids as BLOBs: byte-wise order for paging, NUL allowed.
+            statements: vec![format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+                    session_id TEXT NOT NULL,
+                    key_type BLOB NOT NULL,
+                    key_id BLOB NOT NULL,
+                    value BLOB NOT NULL,
+                    PRIMARY KEY (session_id, key_type, key_id)
+                )",
+                t.adapter_keys
+            )],
+            checks: vec![(t.adapter_keys.clone(), "session_id, key_type, key_id, value")],
+        },
     ]
 }
 

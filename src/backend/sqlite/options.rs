@@ -32,7 +32,7 @@ pub const ALLOWED_PRAGMAS: [&str; 7] =
 
 /// Logical table names (the `tableNames` keys); each default SQL name is the key itself.
 /// They follow zapo's SQLite table names so overrides carry over.
-pub const TABLE_KEYS: [&str; 23] = [
+pub const TABLE_KEYS: [&str; 24] = [
     "wastore_migrations",
     "auth_credentials",
     "signal_meta",
@@ -56,6 +56,7 @@ pub const TABLE_KEYS: [&str; 23] = [
     "privacy_tokens",
     "message_secrets_cache",
     "chat_metadata_cache",
+    "adapter_keys",
 ];
 
 /// The resolved SQL name of every table.
@@ -84,6 +85,7 @@ pub struct TableNames {
     pub privacy_tokens: String,
     pub message_secrets: String,
     pub chat_metadata: String,
+    pub adapter_keys: String,
 }
 
 impl Default for TableNames {
@@ -125,6 +127,7 @@ impl TableNames {
             privacy_tokens: s(),
             message_secrets: s(),
             chat_metadata: s(),
+            adapter_keys: s(),
         }
     }
 
@@ -153,12 +156,13 @@ impl TableNames {
             "privacy_tokens" => &mut self.privacy_tokens,
             "message_secrets_cache" => &mut self.message_secrets,
             "chat_metadata_cache" => &mut self.chat_metadata,
+            "adapter_keys" => &mut self.adapter_keys,
             _ => return None,
         })
     }
 
     /// Every SQL name, in [`TABLE_KEYS`] order.
-    pub fn all(&self) -> [&str; 23] {
+    pub fn all(&self) -> [&str; 24] {
         [
             &self.migrations,
             &self.auth,
@@ -183,6 +187,7 @@ impl TableNames {
             &self.privacy_tokens,
             &self.message_secrets,
             &self.chat_metadata,
+            &self.adapter_keys,
         ]
     }
 

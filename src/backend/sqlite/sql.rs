@@ -209,6 +209,14 @@ pub struct Sql {
     pub ms_delete_expired_many: InList,
     pub ms_cleanup: String,
     pub ms_clear: String,
+
+    pub keys_get_many: InList,
+    pub keys_upsert: String,
+    pub keys_delete: String,
+    pub keys_list: String,
+    pub keys_list_ids: String,
+    pub keys_types: String,
+    pub keys_clear: String,
 }
 
 fn delete_all(table: &str) -> String {
@@ -224,6 +232,7 @@ impl Sql {
         let meta = &t.signal_meta;
         let pk = &t.signal_prekey;
         let sess = &t.signal_session;
+        let keys = &t.adapter_keys;
         let ident = &t.signal_identity;
         let sk = &t.sender_keys;
         let skd = &t.sender_key_distribution;
@@ -680,6 +689,28 @@ impl Sql {
             ),
             ms_cleanup: cleanup(ms),
             ms_clear: delete_all(ms),
+
+            keys_get_many: InList::new(
+                &format!("SELECT key_id, value FROM {keys} WHERE session_id = ? AND key_type = ? AND key_id IN ({{in}})"),
+                1,
+                MAX_CHUNK_SINGLE,
+            ),
+            keys_upsert: format!(
+                "INSERT INTO {keys} (session_id, key_type, key_id, value) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (session_id, key_type, key_id) DO UPDATE SET value = excluded.value"
+            ),
+            keys_delete: format!("DELETE FROM {keys} WHERE session_id = ? AND key_type = ? AND key_id = ?"),
+            // `?3 IS NULL`: the first page has no cursor.
+            keys_list: format!(
+                "SELECT key_id, value FROM {keys} WHERE session_id = ?1 AND key_type = ?2
+                   AND (?3 IS NULL OR key_id > ?3) ORDER BY key_id LIMIT ?4"
+            ),
+            keys_list_ids: format!(
+                "SELECT key_id FROM {keys} WHERE session_id = ?1 AND key_type = ?2
+                   AND (?3 IS NULL OR key_id > ?3) ORDER BY key_id LIMIT ?4"
+            ),
+            keys_types: format!("SELECT DISTINCT key_type FROM {keys} WHERE session_id = ? ORDER BY key_type"),
+            keys_clear: delete_all(keys),
         }
     }
 }

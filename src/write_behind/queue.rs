@@ -1,0 +1,435 @@
+//! The write-behind queue of one backend: archive writes are acknowledged
+//! once queued, coalesced per key while they wait, and written in batches.
+//!
+//! - One group per (session, domain): its pending keys in first-write order,
+//!   and at most one batch of it in flight, so two writes of one key are
+//!   never in flight together and cannot land out of order.
+//! - At most `max_write_concurrency` batches in flight across groups, each of
+//!   at most `max_batch_size` records (one backend call).
+//! - No silent drops: past `max_pending_keys` (queued + in flight) a write of
+//!   a new key waits for room.
+//! - A failed batch goes back into its group, under any newer writes of the
+//!   same keys (merged), and is retried with capped backoff, without limit.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use super::config::WriteBehindConfig;
+use super::record::{Archive, Record};
+use crate::domain::contacts::{ContactStore, StoredContact};
+use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::domain::threads::{StoredThread, ThreadStore};
+use crate::error::{ErrorCode, StoreError, StoreResult};
+
+type GroupKey = (Arc<str>, Archive);
+
+/// What the queue writes to and reads through: the archive domains of a backend.
+pub trait ArchiveBackend: MessageStore + ThreadStore + ContactStore + Send + Sync {}
+impl<T: MessageStore + ThreadStore + ContactStore + Send + Sync + ?Sized> ArchiveBackend for T {}
+
+#[derive(Default)]
+struct Group {
+    pending: IndexMap<String, Record>,
+    in_flight: Option<HashMap<String, Record>>,
+    /// A failed batch waits until then before the group is written again.
+    retry_at: Option<Instant>,
+    attempts: u32,
+}
+
+impl Group {
+    fn is_idle(&self) -> bool {
+        self.pending.is_empty() && self.in_flight.is_none()
+    }
+
+    fn keys(&self) -> usize {
+        self.pending.len() + self.in_flight.as_ref().map_or(0, HashMap::len)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    groups: IndexMap<GroupKey, Group>,
+    /// Keys queued or in flight, across groups.
+    keys: usize,
+    batches_in_flight: usize,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteBehindStats {
+    pub pending_keys: u64,
+    pub in_flight_keys: u64,
+    pub batches: u64,
+    pub flushed_records: u64,
+    pub retries: u64,
+    pub failures: u64,
+}
+
+/// What `flush()` reports.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FlushReport {
+    pub flushed: u64,
+    pub remaining: u64,
+}
+
+pub struct WriteBehind {
+    backend: Arc<dyn ArchiveBackend>,
+    config: WriteBehindConfig,
+    runtime: tokio::runtime::Handle,
+    state: Mutex<State>,
+    /// Wakes the dispatcher: new work, a finished batch, a retry due.
+    work: Notify,
+    /// Wakes writers waiting for room and flushes waiting for idleness.
+    progress: Notify,
+    started: AtomicBool,
+    closed: AtomicBool,
+    batches: AtomicU64,
+    flushed: AtomicU64,
+    retries: AtomicU64,
+    failures: AtomicU64,
+    last_error: Mutex<Option<(ErrorCode, String)>>,
+}
+
+impl WriteBehind {
+    pub fn new(
+        backend: Arc<dyn ArchiveBackend>,
+        config: WriteBehindConfig,
+        runtime: tokio::runtime::Handle,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            backend,
+            config,
+            runtime,
+            state: Mutex::new(State::default()),
+            work: Notify::new(),
+            progress: Notify::new(),
+            started: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            batches: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+        })
+    }
+
+    pub fn config(&self) -> &WriteBehindConfig {
+        &self.config
+    }
+
+    /// Queues `records` of one session; resolves once they are queued (waiting
+    /// for room when the queue is full). Later writes of a queued key coalesce into it.
+    pub async fn enqueue(self: &Arc<Self>, sid: &str, records: Vec<Record>) -> StoreResult<()> {
+        let sid: Arc<str> = Arc::from(sid);
+        let mut records = records.into_iter().peekable();
+        while records.peek().is_some() {
+            let notified = self.progress.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                if self.closed.load(Ordering::Acquire) {
+                    return Err(StoreError::closed("the write-behind queue"));
+                }
+                let mut state = self.state.lock();
+                let state = &mut *state;
+                while let Some(record) = records.peek() {
+                    let key = (Arc::clone(&sid), record.archive());
+                    let known = state
+                        .groups
+                        .get(&key)
+                        .is_some_and(|g| g.pending.contains_key(record.key()));
+                    if !known && state.keys >= self.config.max_pending_keys {
+                        break;
+                    }
+                    let Some(record) = records.next() else { break };
+                    let group = state.groups.entry(key).or_default();
+                    match group.pending.get_mut(record.key()) {
+                        Some(slot) => slot.absorb(record),
+                        None => {
+                            // A key in flight counts once: its new write replaces nothing there.
+                            let in_flight = group.in_flight.as_ref().is_some_and(|f| f.contains_key(record.key()));
+                            if !in_flight {
+                                state.keys += 1;
+                            }
+                            group.pending.insert(record.key().to_owned(), record);
+                        }
+                    }
+                }
+            }
+            self.start();
+            self.work.notify_one();
+            if records.peek().is_some() {
+                notified.await; // the queue is full: wait for a batch to land
+            }
+        }
+        Ok(())
+    }
+
+    /// Queued or in-flight versions of `key`, oldest first (what a read must layer over the backend's).
+    pub fn pending(&self, sid: &str, archive: Archive, key: &str) -> Vec<Record> {
+        let state = self.state.lock();
+        let Some(group) = state.groups.get(&(Arc::from(sid), archive)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if let Some(r) = group.in_flight.as_ref().and_then(|f| f.get(key)) {
+            out.push(r.clone());
+        }
+        if let Some(r) = group.pending.get(key) {
+            out.push(r.clone());
+        }
+        out
+    }
+
+    /// Drops queued (not in-flight) writes of `key`, before a delete.
+    pub fn discard(&self, sid: &str, archive: Archive, key: &str) {
+        let mut state = self.state.lock();
+        if let Some(group) = state.groups.get_mut(&(Arc::from(sid), archive)) {
+            let in_flight = group.in_flight.as_ref().is_some_and(|f| f.contains_key(key));
+            if group.pending.shift_remove(key).is_some() && !in_flight {
+                state.keys = state.keys.saturating_sub(1);
+            }
+        }
+        self.progress.notify_waiters();
+    }
+
+    /// Waits until the groups selected by `sid`/`archive` (`None` = all) are
+    /// written, or `timeout` passes. Reports what landed and what is left.
+    pub async fn flush(&self, sid: Option<&str>, archive: Option<Archive>, timeout: Duration) -> FlushReport {
+        let selected = |key: &GroupKey| sid.is_none_or(|s| &*key.0 == s) && archive.is_none_or(|a| key.1 == a);
+        let count = |state: &State| -> u64 {
+            state
+                .groups
+                .iter()
+                .filter(|(k, _)| selected(k))
+                .map(|(_, g)| g.keys() as u64)
+                .sum()
+        };
+        let start = count(&self.state.lock());
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.progress.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let left = count(&self.state.lock());
+            if left == 0 || Instant::now() >= deadline {
+                return FlushReport {
+                    flushed: start.saturating_sub(left),
+                    remaining: left,
+                };
+            }
+            self.work.notify_one();
+            let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), notified).await;
+        }
+    }
+
+    /// [`WriteBehind::flush`] of one group that fails when anything is left (reads that must see every write).
+    pub async fn settle(&self, sid: &str, archive: Archive) -> StoreResult<()> {
+        let report = self.flush(Some(sid), Some(archive), self.config.flush_timeout).await;
+        if report.remaining == 0 {
+            return Ok(());
+        }
+        let (code, reason) = self
+            .last_error
+            .lock()
+            .clone()
+            .unwrap_or((ErrorCode::WriteFailed, "timed out".to_owned()));
+        Err(StoreError::new(
+            code,
+            format!(
+                "{} queued archive writes could not be written first: {reason}",
+                report.remaining
+            ),
+        ))
+    }
+
+    /// Stops accepting writes (what is queued is still written).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.work.notify_one();
+        self.progress.notify_waiters();
+    }
+
+    pub fn stats(&self) -> WriteBehindStats {
+        let state = self.state.lock();
+        let (mut pending, mut in_flight) = (0, 0);
+        for g in state.groups.values() {
+            pending += g.pending.len() as u64;
+            in_flight += g.in_flight.as_ref().map_or(0, HashMap::len) as u64;
+        }
+        WriteBehindStats {
+            pending_keys: pending,
+            in_flight_keys: in_flight,
+            batches: self.batches.load(Ordering::Relaxed),
+            flushed_records: self.flushed.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Keys queued or in flight (never more than `max_pending_keys`).
+    pub fn held_keys(&self) -> usize {
+        self.state.lock().keys
+    }
+
+    // ---- dispatching --------------------------------------------------------
+
+    fn start(self: &Arc<Self>) {
+        if !self.started.swap(true, Ordering::AcqRel) {
+            self.runtime.spawn(Arc::clone(self).dispatch());
+        }
+    }
+
+    async fn dispatch(self: Arc<Self>) {
+        loop {
+            let notified = self.work.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let (batches, next_retry, idle) = self.take_batches();
+            for (key, records) in batches {
+                self.runtime.spawn(Arc::clone(&self).write(key, records));
+            }
+            if idle && self.closed.load(Ordering::Acquire) {
+                self.started.store(false, Ordering::Release);
+                return;
+            }
+            match next_retry {
+                Some(at) => {
+                    let _ = tokio::time::timeout(at.saturating_duration_since(Instant::now()), notified).await;
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// Batches to start now, the earliest pending retry, and whether the queue is empty.
+    #[allow(clippy::type_complexity)]
+    fn take_batches(&self) -> (Vec<(GroupKey, Vec<Record>)>, Option<Instant>, bool) {
+        let mut state = self.state.lock();
+        let now = Instant::now();
+        let mut out = Vec::new();
+        let mut next_retry: Option<Instant> = None;
+        let mut free = self
+            .config
+            .max_write_concurrency
+            .saturating_sub(state.batches_in_flight);
+        for (key, group) in state.groups.iter_mut() {
+            if free == 0 {
+                break;
+            }
+            if group.in_flight.is_some() || group.pending.is_empty() {
+                continue;
+            }
+            if let Some(at) = group.retry_at.filter(|at| *at > now) {
+                next_retry = Some(next_retry.map_or(at, |n| n.min(at)));
+                continue;
+            }
+            let n = group.pending.len().min(self.config.max_batch_size.max(1));
+            let taken: Vec<(String, Record)> = group.pending.drain(..n).collect();
+            group.in_flight = Some(taken.iter().map(|(k, r)| (k.clone(), r.clone())).collect());
+            out.push((key.clone(), taken.into_iter().map(|(_, r)| r).collect()));
+            free -= 1;
+        }
+        state.batches_in_flight += out.len();
+        state
+            .groups
+            .retain(|_, g| !g.is_idle() || g.retry_at.is_some_and(|at| at > now));
+        let idle = state.groups.is_empty() && state.batches_in_flight == 0;
+        (out, next_retry, idle)
+    }
+
+    async fn write(self: Arc<Self>, (sid, archive): GroupKey, records: Vec<Record>) {
+        let n = records.len();
+        let result = self.upsert(&sid, archive, records.clone()).await;
+        {
+            let mut state = self.state.lock();
+            state.batches_in_flight = state.batches_in_flight.saturating_sub(1);
+            let state = &mut *state;
+            let group = state.groups.entry((Arc::clone(&sid), archive)).or_default();
+            group.in_flight = None;
+            match &result {
+                Ok(()) => {
+                    group.attempts = 0;
+                    group.retry_at = None;
+                    // Keys written again meanwhile are still pending; they keep their count.
+                    let done = records.iter().filter(|r| !group.pending.contains_key(r.key())).count();
+                    state.keys = state.keys.saturating_sub(done);
+                }
+                Err(err) => {
+                    group.attempts += 1;
+                    group.retry_at = Some(Instant::now() + self.config.backoff(group.attempts));
+                    // Back under the newer writes of the same keys, ahead of the rest.
+                    let mut restored: IndexMap<String, Record> = IndexMap::with_capacity(n + group.pending.len());
+                    for record in records {
+                        let key = record.key().to_owned();
+                        let mut merged = record;
+                        if let Some(newer) = group.pending.shift_remove(&key) {
+                            merged.absorb(newer);
+                        }
+                        restored.insert(key, merged);
+                    }
+                    restored.extend(group.pending.drain(..));
+                    group.pending = restored;
+                    *self.last_error.lock() = Some((err.code, err.message.clone()));
+                }
+            }
+        }
+        match result {
+            Ok(()) => {
+                self.batches.fetch_add(1, Ordering::Relaxed);
+                self.flushed.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                self.retries.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.progress.notify_waiters();
+        self.work.notify_one();
+    }
+
+    async fn upsert(&self, sid: &str, archive: Archive, records: Vec<Record>) -> StoreResult<()> {
+        let b = &*self.backend;
+        match archive {
+            Archive::Messages => {
+                b.upsert_messages(
+                    sid,
+                    collect(records, |r| match r {
+                        Record::Message(m) => Some(m),
+                        _ => None,
+                    }) as Vec<StoredMessage>,
+                )
+                .await
+            }
+            Archive::Threads => {
+                b.upsert_threads(
+                    sid,
+                    collect(records, |r| match r {
+                        Record::Thread(t) => Some(t),
+                        _ => None,
+                    }) as Vec<StoredThread>,
+                )
+                .await
+            }
+            Archive::Contacts => {
+                b.upsert_contacts(
+                    sid,
+                    collect(records, |r| match r {
+                        Record::Contact(c) => Some(c),
+                        _ => None,
+                    }) as Vec<StoredContact>,
+                )
+                .await
+            }
+        }
+    }
+}
+
+fn collect<T>(records: Vec<Record>, pick: impl Fn(Record) -> Option<T>) -> Vec<T> {
+    records.into_iter().filter_map(pick).collect()
+}
