@@ -80,7 +80,7 @@ impl Hash {
             Value::Map(pairs) => pairs,
             other => {
                 let items = array(other, what)?;
-                if items.len() % 2 != 0 {
+                if !items.len().is_multiple_of(2) {
                     return Err(StoreError::corrupted(format!(
                         "redis: {what} reply has an odd number of items"
                     )));
