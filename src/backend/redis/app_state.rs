@@ -233,7 +233,7 @@ impl AppStateStore for RedisBackend {
         let hex_ids: Vec<String> = key_ids.iter().map(|id| hex(id)).collect();
         let keys: Vec<String> = hex_ids.iter().map(|h| s.key_raw("k", h)).collect();
         let hashes = self
-            .get_hashes(Area::AppState, &keys, "load app-state sync keys")
+            .get_hashes_sliding(Area::AppState, &keys, &[s.key("ki")], "load app-state sync keys")
             .await?;
         hex_ids
             .iter()
@@ -265,7 +265,7 @@ impl AppStateStore for RedisBackend {
             .flat_map(|c| [s.key1("c", c), s.key1("m", c)])
             .collect();
         let mut hashes = self
-            .get_hashes(Area::AppState, &keys, "load app-state collections")
+            .get_hashes_sliding(Area::AppState, &keys, &[s.key("cl")], "load app-state collections")
             .await?
             .into_iter();
         let mut out = Vec::with_capacity(collections.len());

@@ -288,9 +288,24 @@ impl RedisBackend {
 
     /// `HGETALL` of each key in one pipeline, positional (crypto domains slide on read).
     async fn get_hashes(&self, area: Area, keys: &[String], what: &'static str) -> StoreResult<Vec<values::Hash>> {
+        self.get_hashes_sliding(area, keys, &[], what).await
+    }
+
+    /// [`Self::get_hashes`], also sliding `indexes`: an index must never expire
+    /// before the records it finds (the pre-key counter, the epoch index, …).
+    async fn get_hashes_sliding(
+        &self,
+        area: Area,
+        keys: &[String],
+        indexes: &[String],
+        what: &'static str,
+    ) -> StoreResult<Vec<values::Hash>> {
         let mut pipe = redis::pipe();
         for key in keys {
             pipe.cmd("HGETALL").arg(key);
+            self.slide_on_read(&mut pipe, area, key);
+        }
+        for key in indexes {
             self.slide_on_read(&mut pipe, area, key);
         }
         let replies = self.pipe(ErrorCode::ReadFailed, what, &pipe).await?;

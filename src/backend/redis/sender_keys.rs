@@ -109,11 +109,21 @@ impl SenderKeyStore for RedisBackend {
     async fn get_group_sender_keys(&self, sid: &str, group_id: &str) -> StoreResult<GroupSenderKeys> {
         let s = self.space(Area::SenderKey, sid);
         let keys = [s.key1("k", group_id), s.key1("d", group_id)];
-        let mut hashes = self
-            .get_hashes(Area::SenderKey, &keys, "load group sender keys")
-            .await?
-            .into_iter();
+        let what = "load group sender keys";
+        let mut hashes = self.get_hashes(Area::SenderKey, &keys, what).await?.into_iter();
         let (keys, dists) = (hashes.next().unwrap_or_default(), hashes.next().unwrap_or_default());
+        if self.store_ttl(Area::SenderKey).is_some() {
+            // The senders' group indexes must outlive what they point at (delete in every group walks them).
+            let mut pipe = redis::pipe();
+            for (member, _) in keys.fields().chain(dists.fields()) {
+                self.slide(
+                    &mut pipe,
+                    Area::SenderKey,
+                    &s.key_raw("s", &String::from_utf8_lossy(member)),
+                );
+            }
+            self.pipe(ErrorCode::ReadFailed, what, &pipe).await?;
+        }
         let mut out = GroupSenderKeys::default();
         for (member, record) in keys.into_fields() {
             out.sender_keys.push(SenderKey {
@@ -136,10 +146,12 @@ impl SenderKeyStore for RedisBackend {
         sender: &SignalAddress,
     ) -> StoreResult<Option<SenderKey>> {
         let what = "load a sender key";
-        let key = self.space(Area::SenderKey, sid).key1("k", group_id);
+        let s = self.space(Area::SenderKey, sid);
+        let (key, member) = (s.key1("k", group_id), addr_part(sender));
         let mut pipe = redis::pipe();
-        pipe.cmd("HGET").arg(&key).arg(addr_part(sender));
+        pipe.cmd("HGET").arg(&key).arg(&member);
         self.slide_on_read(&mut pipe, Area::SenderKey, &key);
+        self.slide_on_read(&mut pipe, Area::SenderKey, &s.key_raw("s", &member));
         let reply = self
             .pipe(ErrorCode::ReadFailed, what, &pipe)
             .await?
@@ -162,13 +174,15 @@ impl SenderKeyStore for RedisBackend {
             return Ok(Vec::new());
         }
         let what = "load sender-key distributions";
-        let key = self.space(Area::SenderKey, sid).key1("d", group_id);
+        let s = self.space(Area::SenderKey, sid);
+        let key = s.key1("d", group_id);
+        let members: Vec<String> = senders.iter().map(addr_part).collect();
         let mut pipe = redis::pipe();
-        pipe.cmd("HMGET").arg(&key);
-        for sender in senders {
-            pipe.arg(addr_part(sender));
-        }
+        pipe.cmd("HMGET").arg(&key).arg(&members);
         self.slide_on_read(&mut pipe, Area::SenderKey, &key);
+        for member in &members {
+            self.slide_on_read(&mut pipe, Area::SenderKey, &s.key_raw("s", member));
+        }
         let reply = self
             .pipe(ErrorCode::ReadFailed, what, &pipe)
             .await?

@@ -348,7 +348,10 @@ impl PreKeyStore for RedisBackend {
     async fn get_pre_keys_by_id(&self, sid: &str, key_ids: &[u32]) -> StoreResult<Vec<Option<PreKey>>> {
         let s = self.space(Area::PreKey, sid);
         let keys: Vec<String> = key_ids.iter().map(|id| s.key_raw("k", &id.to_string())).collect();
-        let hashes = self.get_hashes(Area::PreKey, &keys, "load pre-keys").await?;
+        let indexes = [s.key("meta"), s.key("av")];
+        let hashes = self
+            .get_hashes_sliding(Area::PreKey, &keys, &indexes, "load pre-keys")
+            .await?;
         key_ids
             .iter()
             .zip(hashes)
@@ -398,10 +401,16 @@ impl PreKeyStore for RedisBackend {
     }
 
     async fn get_server_has_pre_keys(&self, sid: &str) -> StoreResult<bool> {
-        let h = self
-            .get_hash(Area::PreKey, self.space(Area::PreKey, sid).key("meta"), "pre-key meta")
+        let s = self.space(Area::PreKey, sid);
+        let hashes = self
+            .get_hashes_sliding(Area::PreKey, &[s.key("meta")], &[s.key("av")], "pre-key meta")
             .await?;
-        Ok(h.flag("sh")?.unwrap_or(false))
+        Ok(hashes
+            .first()
+            .map(|h| h.flag("sh"))
+            .transpose()?
+            .flatten()
+            .unwrap_or(false))
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {

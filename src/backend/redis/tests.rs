@@ -810,6 +810,72 @@ async fn cache_keys_expire_natively_and_auth_keys_never() {
 }
 
 #[tokio::test]
+async fn reads_of_crypto_domains_slide_their_indexes_with_their_records() {
+    let mut o = options(&unique_prefix());
+    let ttl = 60_000;
+    o.store_ttls = StoreTtls {
+        pre_key_ms: Some(ttl),
+        app_state_ms: Some(ttl),
+        sender_key_ms: Some(ttl),
+        ..StoreTtls::default()
+    };
+    let b = RedisBackend::new(o).unwrap();
+    let sid = "slide";
+    b.put_pre_key(sid, pre_key(1)).await.unwrap();
+    b.upsert_sync_keys(
+        sid,
+        vec![SyncKey {
+            key_id: vec![0, 1, 0, 0, 0, 1],
+            key_data: vec![1],
+            timestamp: 1,
+            fingerprint: None,
+        }],
+    )
+    .await
+    .unwrap();
+    let update = CollectionUpdate {
+        collection: "regular".into(),
+        version: 1,
+        hash: vec![1; 128],
+        index_value_map: vec![("aa".into(), vec![1])],
+    };
+    b.set_collection_states(sid, vec![update]).await.unwrap();
+    b.upsert_sender_key(
+        sid,
+        SenderKey {
+            group_id: "g".into(),
+            sender: addr("u", 1),
+            record: vec![1],
+        },
+    )
+    .await
+    .unwrap();
+    let mut con = raw().await;
+    let areas = [Area::PreKey, Area::AppState, Area::SenderKey];
+    let mut all = Vec::new();
+    for area in areas {
+        all.extend(keys_matching(&mut con, &b.space(area, sid).pattern()).await);
+    }
+    assert!(all.len() >= 10, "{}", all.len());
+    for key in &all {
+        let _: () = con.pexpire(key, 5_000).await.unwrap();
+    }
+    b.get_pre_key_by_id(sid, 1).await.unwrap();
+    b.get_sync_keys(sid, &[vec![0, 1, 0, 0, 0, 1]]).await.unwrap();
+    b.get_collection_states(sid, &["regular".into()]).await.unwrap();
+    b.get_group_sender_keys(sid, "g").await.unwrap();
+    for key in &all {
+        let left: i64 = con.pttl(key).await.unwrap();
+        assert!(
+            left > 50_000,
+            "{} was not refreshed: {left}",
+            String::from_utf8_lossy(key)
+        );
+    }
+    finish(&b).await;
+}
+
+#[tokio::test]
 async fn corrupted_values_read_as_corrupted() {
     let b = backend(&unique_prefix());
     let mut con = raw().await;
