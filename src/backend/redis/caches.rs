@@ -241,7 +241,7 @@ impl RedisBackend {
         }
         let mut call = GET_ENTRIES.key(self.space(area, sid).base());
         call.arg(now_ms).arg(members);
-        let replies = array(self.eval(ErrorCode::WriteFailed, what, &call).await?, what)?;
+        let replies = array(self.eval(ErrorCode::ReadFailed, what, &call).await?, what)?;
         replies.into_iter().map(|v| Hash::from_value(v, what)).collect()
     }
 
@@ -353,7 +353,7 @@ impl GroupMetadataStore for RedisBackend {
                 sid,
                 entry_member(group_jid),
                 now_ms,
-                "group metadata",
+                "load group metadata",
             )
             .await?;
         if h.is_empty() {
@@ -403,7 +403,13 @@ impl ChatMetadataStore for RedisBackend {
 
     async fn get_chat_metadata(&self, sid: &str, chat_jid: &str, now_ms: i64) -> StoreResult<Option<ChatMetadata>> {
         let h = self
-            .get_entry(Area::ChatMetadata, sid, entry_member(chat_jid), now_ms, "chat metadata")
+            .get_entry(
+                Area::ChatMetadata,
+                sid,
+                entry_member(chat_jid),
+                now_ms,
+                "load chat metadata",
+            )
             .await?;
         if h.is_empty() {
             return Ok(None);
@@ -457,7 +463,7 @@ impl DeviceListStore for RedisBackend {
     ) -> StoreResult<Vec<Option<DeviceList>>> {
         let members: Vec<String> = user_jids.iter().map(|u| entry_member(u)).collect();
         let hashes = self
-            .get_entries(Area::DeviceList, sid, &members, now_ms, "device list")
+            .get_entries(Area::DeviceList, sid, &members, now_ms, "load device lists")
             .await?;
         hashes
             .iter()
@@ -472,10 +478,10 @@ impl DeviceListStore for RedisBackend {
     }
 
     async fn find_by_any_user_jid(&self, sid: &str, jid: &str, now_ms: i64) -> StoreResult<Option<DeviceList>> {
-        let what = "device list";
+        let what = "find a device list";
         let mut call = FIND_DEVICE_LIST.key(self.space(Area::DeviceList, sid).base());
         call.arg(jid).arg(now_ms);
-        let h = Hash::from_value(self.eval(ErrorCode::WriteFailed, what, &call).await?, what)?;
+        let h = Hash::from_value(self.eval(ErrorCode::ReadFailed, what, &call).await?, what)?;
         if h.is_empty() {
             return Ok(None);
         }
@@ -507,7 +513,7 @@ impl MessageSecretStore for RedisBackend {
     ) -> StoreResult<Vec<Option<MessageSecret>>> {
         let members: Vec<String> = message_ids.iter().map(|id| entry_member(id)).collect();
         let hashes = self
-            .get_entries(Area::MessageSecret, sid, &members, now_ms, "message secret")
+            .get_entries(Area::MessageSecret, sid, &members, now_ms, "load message secrets")
             .await?;
         hashes
             .iter()

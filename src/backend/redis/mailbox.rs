@@ -187,7 +187,7 @@ impl MessageStore for RedisBackend {
 
     async fn get_message(&self, sid: &str, id: &str) -> StoreResult<Option<StoredMessage>> {
         let key = self.space(Area::Messages, sid).key1("m", id);
-        let h = self.get_hash(Area::Messages, key, "message").await?;
+        let h = self.get_hash(Area::Messages, key, "load a message").await?;
         if h.is_empty() {
             return Ok(None);
         }
@@ -290,7 +290,11 @@ impl ThreadStore for RedisBackend {
 
     async fn get_thread(&self, sid: &str, jid: &str) -> StoreResult<Option<StoredThread>> {
         let h = self
-            .get_hash(Area::Threads, self.space(Area::Threads, sid).key1("r", jid), "thread")
+            .get_hash(
+                Area::Threads,
+                self.space(Area::Threads, sid).key1("r", jid),
+                "load a thread",
+            )
             .await?;
         if h.is_empty() {
             return Ok(None);
@@ -424,7 +428,7 @@ impl ContactStore for RedisBackend {
             .get_hash(
                 Area::Contacts,
                 self.space(Area::Contacts, sid).key1("r", jid),
-                "contact",
+                "load a contact",
             )
             .await?;
         if h.is_empty() {
@@ -485,7 +489,7 @@ impl PrivacyTokenStore for RedisBackend {
 
     async fn get_privacy_token(&self, sid: &str, jid: &str) -> StoreResult<Option<PrivacyToken>> {
         let key = self.space(Area::PrivacyToken, sid).key1("r", jid);
-        let h = self.get_hash(Area::PrivacyToken, key, "privacy token").await?;
+        let h = self.get_hash(Area::PrivacyToken, key, "load a privacy token").await?;
         if h.is_empty() {
             return Ok(None);
         }

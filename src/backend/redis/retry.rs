@@ -130,7 +130,7 @@ impl RetryStore for RedisBackend {
     async fn get_outbound_message(&self, sid: &str, message_id: &str) -> StoreResult<Option<RetryOutboundMessage>> {
         // Like the SQL backends, no expiry filter here: cleanupExpired decides.
         let key = self.space(Area::Retry, sid).key(&outbound_member(message_id));
-        let h = self.get_hash(Area::Retry, key, "retry message").await?;
+        let h = self.get_hash(Area::Retry, key, "load a retry message").await?;
         if h.is_empty() {
             return Ok(None);
         }

@@ -403,7 +403,12 @@ impl PreKeyStore for RedisBackend {
     async fn get_server_has_pre_keys(&self, sid: &str) -> StoreResult<bool> {
         let s = self.space(Area::PreKey, sid);
         let hashes = self
-            .get_hashes_sliding(Area::PreKey, &[s.key("meta")], &[s.key("av")], "pre-key meta")
+            .get_hashes_sliding(
+                Area::PreKey,
+                &[s.key("meta")],
+                &[s.key("av")],
+                "load the server pre-key flag",
+            )
             .await?;
         Ok(hashes
             .first()

@@ -123,7 +123,7 @@ impl Hash {
     }
 
     fn corrupt(&self, name: &str, why: &str) -> StoreError {
-        StoreError::corrupted(format!("redis: stored {} field {name:?} {why}", self.what))
+        StoreError::corrupted(format!("redis: {}: stored field {name:?} {why}", self.what))
     }
 
     fn need<T>(&self, name: &str, value: Option<T>) -> StoreResult<T> {
