@@ -238,13 +238,7 @@ impl AppStateStore for RedisBackend {
         hex_ids
             .iter()
             .zip(hashes)
-            .map(|(id, h)| {
-                if h.is_empty() {
-                    Ok(None)
-                } else {
-                    sync_key(id.as_bytes(), &h).map(Some)
-                }
-            })
+            .map(|(id, h)| h.record(|h| sync_key(id.as_bytes(), h)))
             .collect()
     }
 

@@ -356,10 +356,7 @@ impl GroupMetadataStore for RedisBackend {
                 "load group metadata",
             )
             .await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        group_metadata(group_jid, &h).map(Some)
+        h.record(|h| group_metadata(group_jid, h))
     }
 
     async fn delete_group_metadata(&self, sid: &str, group_jid: &str) -> StoreResult<u32> {
@@ -411,10 +408,7 @@ impl ChatMetadataStore for RedisBackend {
                 "load chat metadata",
             )
             .await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        chat_metadata(chat_jid, &h).map(Some)
+        h.record(|h| chat_metadata(chat_jid, h))
     }
 
     async fn delete_chat_metadata(&self, sid: &str, chat_jid: &str) -> StoreResult<u32> {
@@ -465,16 +459,7 @@ impl DeviceListStore for RedisBackend {
         let hashes = self
             .get_entries(Area::DeviceList, sid, &members, now_ms, "load device lists")
             .await?;
-        hashes
-            .iter()
-            .map(|h| {
-                if h.is_empty() {
-                    Ok(None)
-                } else {
-                    device_list(h).map(Some)
-                }
-            })
-            .collect()
+        hashes.iter().map(|h| h.record(device_list)).collect()
     }
 
     async fn find_by_any_user_jid(&self, sid: &str, jid: &str, now_ms: i64) -> StoreResult<Option<DeviceList>> {
@@ -482,10 +467,7 @@ impl DeviceListStore for RedisBackend {
         let mut call = FIND_DEVICE_LIST.key(self.space(Area::DeviceList, sid).base());
         call.arg(jid).arg(now_ms);
         let h = Hash::from_value(self.eval(ErrorCode::ReadFailed, what, &call).await?, what)?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        device_list(&h).map(Some)
+        h.record(device_list)
     }
 
     async fn delete_user_devices(&self, sid: &str, user_jid: &str) -> StoreResult<u32> {
@@ -515,18 +497,13 @@ impl MessageSecretStore for RedisBackend {
         let hashes = self
             .get_entries(Area::MessageSecret, sid, &members, now_ms, "load message secrets")
             .await?;
-        hashes
-            .iter()
-            .map(|h| {
-                if h.is_empty() {
-                    return Ok(None);
-                }
-                Ok(Some(MessageSecret {
-                    secret: h.req_bytes("s")?,
-                    sender_jid: h.req_text("j")?,
-                }))
+        let secret = |h: &Hash| {
+            Ok(MessageSecret {
+                secret: h.req_bytes("s")?,
+                sender_jid: h.req_text("j")?,
             })
-            .collect()
+        };
+        hashes.iter().map(|h| h.record(secret)).collect()
     }
 
     async fn set_message_secrets(

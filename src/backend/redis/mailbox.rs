@@ -147,17 +147,27 @@ return out
 "#)
 });
 
-/// ARGV: id. Deletes the message and its thread-index entry; returns 1 or 0.
-static DELETE_MESSAGE: LazyLock<Script> = LazyLock::new(|| {
+/// ARGV: record kind, id, indexed field, index kind. Deletes record
+/// `<kind>:<id>` and its entry in the index named by its field (the thread of
+/// a message, the phone number of a contact); returns 1 or 0.
+static DELETE_INDEXED: LazyLock<Script> = LazyLock::new(|| {
     lua(r#"
-local base, id = KEYS[1], ARGV[1]
-local m = base .. 'm:' .. seg(id)
-local thread = redis.call('HGET', m, 't')
-local n = redis.call('DEL', m)
-if thread then redis.call('ZREM', base .. 't:' .. seg(thread), id) end
+local base, id = KEYS[1], ARGV[2]
+local r = base .. ARGV[1] .. ':' .. seg(id)
+local v = redis.call('HGET', r, ARGV[3])
+local n = redis.call('DEL', r)
+if v then redis.call('ZREM', base .. ARGV[4] .. ':' .. seg(v), id) end
 return n
 "#)
 });
+
+impl RedisBackend {
+    async fn delete_indexed(&self, area: Area, sid: &str, record: [&str; 4], what: &'static str) -> StoreResult<u32> {
+        let mut call = DELETE_INDEXED.key(self.space(area, sid).base());
+        call.arg(&record[..]);
+        count(self.eval(ErrorCode::WriteFailed, what, &call).await?, what)
+    }
+}
 
 #[async_trait]
 impl MessageStore for RedisBackend {
@@ -188,10 +198,7 @@ impl MessageStore for RedisBackend {
     async fn get_message(&self, sid: &str, id: &str) -> StoreResult<Option<StoredMessage>> {
         let key = self.space(Area::Messages, sid).key1("m", id);
         let h = self.get_hash(Area::Messages, key, "load a message").await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        message(id.to_owned(), &h).map(Some)
+        h.record(|h| message(id.to_owned(), h))
     }
 
     async fn list_messages_by_thread(
@@ -216,10 +223,8 @@ impl MessageStore for RedisBackend {
     }
 
     async fn delete_message(&self, sid: &str, id: &str) -> StoreResult<u32> {
-        let what = "delete a message";
-        let mut call = DELETE_MESSAGE.key(self.space(Area::Messages, sid).base());
-        call.arg(id);
-        count(self.eval(ErrorCode::WriteFailed, what, &call).await?, what)
+        self.delete_indexed(Area::Messages, sid, ["m", id, "t", "t"], "delete a message")
+            .await
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {
@@ -296,10 +301,7 @@ impl ThreadStore for RedisBackend {
                 "load a thread",
             )
             .await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        thread(&h).map(Some)
+        h.record(thread)
     }
 
     async fn list_threads(&self, sid: &str, limit: u32) -> StoreResult<Vec<StoredThread>> {
@@ -386,18 +388,6 @@ return found
 "#)
 });
 
-/// ARGV: jid. Deletes the contact and its phone-index entry; returns 1 or 0.
-static DELETE_CONTACT: LazyLock<Script> = LazyLock::new(|| {
-    lua(r#"
-local base, jid = KEYS[1], ARGV[1]
-local r = base .. 'r:' .. seg(jid)
-local phone = redis.call('HGET', r, 'ph')
-local n = redis.call('DEL', r)
-if phone then redis.call('ZREM', base .. 'p:' .. seg(phone), jid) end
-return n
-"#)
-});
-
 #[async_trait]
 impl ContactStore for RedisBackend {
     async fn upsert_contacts(&self, sid: &str, records: Vec<StoredContact>) -> StoreResult<()> {
@@ -431,10 +421,7 @@ impl ContactStore for RedisBackend {
                 "load a contact",
             )
             .await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        contact(&h).map(Some)
+        h.record(contact)
     }
 
     async fn get_contact_by_phone_number(&self, sid: &str, phone_number: &str) -> StoreResult<Option<StoredContact>> {
@@ -442,17 +429,12 @@ impl ContactStore for RedisBackend {
         let mut call = CONTACT_BY_PHONE.key(self.space(Area::Contacts, sid).base());
         call.arg(phone_number);
         let h = Hash::from_value(self.eval(ErrorCode::ReadFailed, what, &call).await?, "contact")?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        contact(&h).map(Some)
+        h.record(contact)
     }
 
     async fn delete_contact(&self, sid: &str, jid: &str) -> StoreResult<u32> {
-        let what = "delete a contact";
-        let mut call = DELETE_CONTACT.key(self.space(Area::Contacts, sid).base());
-        call.arg(jid);
-        count(self.eval(ErrorCode::WriteFailed, what, &call).await?, what)
+        self.delete_indexed(Area::Contacts, sid, ["r", jid, "ph", "p"], "delete a contact")
+            .await
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {
@@ -490,10 +472,7 @@ impl PrivacyTokenStore for RedisBackend {
     async fn get_privacy_token(&self, sid: &str, jid: &str) -> StoreResult<Option<PrivacyToken>> {
         let key = self.space(Area::PrivacyToken, sid).key1("r", jid);
         let h = self.get_hash(Area::PrivacyToken, key, "load a privacy token").await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        privacy_token(&h).map(Some)
+        h.record(privacy_token)
     }
 
     async fn delete_privacy_token(&self, sid: &str, jid: &str) -> StoreResult<u32> {

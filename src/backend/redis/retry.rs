@@ -131,10 +131,7 @@ impl RetryStore for RedisBackend {
         // Like the SQL backends, no expiry filter here: cleanupExpired decides.
         let key = self.space(Area::Retry, sid).key(&outbound_member(message_id));
         let h = self.get_hash(Area::Retry, key, "load a retry message").await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        outbound(message_id, &h).map(Some)
+        h.record(|h| outbound(message_id, h))
     }
 
     async fn delete_outbound_message(&self, sid: &str, message_id: &str) -> StoreResult<u32> {

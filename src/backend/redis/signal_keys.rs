@@ -28,13 +28,18 @@ fn uploaded_arg(uploaded: Option<bool>) -> &'static str {
     uploaded.map_or("", flag)
 }
 
+/// A key pair stored as `pu` / `pr`.
+fn key_pair(h: &Hash) -> StoreResult<KeyPair> {
+    Ok(KeyPair {
+        pub_key: h.req_bytes("pu")?,
+        priv_key: h.req_bytes("pr")?,
+    })
+}
+
 fn pre_key(key_id: u32, h: &Hash) -> StoreResult<PreKey> {
     Ok(PreKey {
         key_id,
-        key_pair: KeyPair {
-            pub_key: h.req_bytes("pu")?,
-            priv_key: h.req_bytes("pr")?,
-        },
+        key_pair: key_pair(h)?,
         uploaded: h.flag("up")?,
     })
 }
@@ -42,10 +47,7 @@ fn pre_key(key_id: u32, h: &Hash) -> StoreResult<PreKey> {
 fn signed_pre_key(h: &Hash) -> StoreResult<SignedPreKey> {
     Ok(SignedPreKey {
         key_id: h.u32("id")?,
-        key_pair: KeyPair {
-            pub_key: h.req_bytes("pu")?,
-            priv_key: h.req_bytes("pr")?,
-        },
+        key_pair: key_pair(h)?,
         signature: h.req_bytes("sg")?,
         uploaded: h.flag("up")?,
     })
@@ -61,16 +63,12 @@ impl SignalStore for RedisBackend {
                 "load registration info",
             )
             .await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(RegistrationInfo {
-            registration_id: h.u32("id")?,
-            identity_key_pair: KeyPair {
-                pub_key: h.req_bytes("pu")?,
-                priv_key: h.req_bytes("pr")?,
-            },
-        }))
+        h.record(|h| {
+            Ok(RegistrationInfo {
+                registration_id: h.u32("id")?,
+                identity_key_pair: key_pair(h)?,
+            })
+        })
     }
 
     async fn set_registration_info(&self, sid: &str, info: RegistrationInfo) -> StoreResult<()> {
@@ -92,10 +90,7 @@ impl SignalStore for RedisBackend {
                 "load the signed pre-key",
             )
             .await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        signed_pre_key(&h).map(Some)
+        h.record(signed_pre_key)
     }
 
     async fn set_signed_pre_key(&self, sid: &str, record: SignedPreKey) -> StoreResult<()> {
@@ -355,13 +350,7 @@ impl PreKeyStore for RedisBackend {
         key_ids
             .iter()
             .zip(hashes)
-            .map(|(id, h)| {
-                if h.is_empty() {
-                    Ok(None)
-                } else {
-                    pre_key(*id, &h).map(Some)
-                }
-            })
+            .map(|(id, h)| h.record(|h| pre_key(*id, h)))
             .collect()
     }
 
@@ -371,10 +360,7 @@ impl PreKeyStore for RedisBackend {
         let mut call = CONSUME_PRE_KEY.key(s.base());
         call.arg(key_id);
         let h = Hash::from_value(self.eval(ErrorCode::WriteFailed, what, &call).await?, "pre-key")?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        pre_key(key_id, &h).map(Some)
+        h.record(|h| pre_key(key_id, h))
     }
 
     async fn mark_key_as_uploaded(&self, sid: &str, key_id: u32) -> StoreResult<()> {

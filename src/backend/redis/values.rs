@@ -107,6 +107,14 @@ impl Hash {
         self.fields.is_empty()
     }
 
+    /// `None` for an absent (empty) hash, else the record `decode` reads from it.
+    pub fn record<T>(&self, decode: impl FnOnce(&Hash) -> StoreResult<T>) -> StoreResult<Option<T>> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        decode(self).map(Some)
+    }
+
     pub fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.fields.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))
     }
