@@ -37,23 +37,9 @@ static LIST_KEYS: LazyLock<Script> = LazyLock::new(|| {
     lua(r#"
 local base, kind, limit = KEYS[1], ARGV[1], tonumber(ARGV[3])
 local idx = base .. 'i:' .. kind
-local out, n, from = {}, 0, ARGV[2]
-while n < limit do
-  local ids = redis.call('ZRANGEBYLEX', idx, from, '+', 'LIMIT', 0, limit - n)
-  if #ids == 0 then break end
-  for _, id in ipairs(ids) do
-    local v = redis.call('GET', base .. 'v:' .. kind .. ':' .. seg(id))
-    if v then
-      n = n + 1
-      out[#out + 1] = id
-      out[#out + 1] = v
-    else
-      redis.call('ZREM', idx, id)
-    end
-  end
-  from = '(' .. ids[#ids]
-end
-return out
+local function page(offset, n) return redis.call('ZRANGEBYLEX', idx, ARGV[2], '+', 'LIMIT', offset, n) end
+local function take(id) return redis.call('GET', base .. 'v:' .. kind .. ':' .. seg(id)) end
+return flat(collect(idx, limit, page, take))
 "#)
 });
 

@@ -120,30 +120,15 @@ static LIST_MESSAGES: LazyLock<Script> = LazyLock::new(|| {
     lua(r#"
 local base, thread, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
 local t = base .. 't:' .. seg(thread)
-local out, stale, n, offset = {}, {}, 0, 0
-while n < limit do
-  local ids = redis.call('ZREVRANGEBYSCORE', t, ARGV[3], ARGV[4], 'LIMIT', offset, limit)
-  if #ids == 0 then break end
-  for _, id in ipairs(ids) do
-    if n < limit then
-      local f = redis.call('HGETALL', base .. 'm:' .. seg(id))
-      local here = false
-      for j = 1, #f, 2 do
-        if f[j] == 't' and f[j + 1] == thread then here = true end
-      end
-      if here then
-        n = n + 1
-        out[#out + 1] = id
-        out[#out + 1] = f
-      else
-        stale[#stale + 1] = id
-      end
-    end
+local function page(offset, n) return redis.call('ZREVRANGEBYSCORE', t, ARGV[3], ARGV[4], 'LIMIT', offset, n) end
+local function take(id)
+  local f = redis.call('HGETALL', base .. 'm:' .. seg(id))
+  for j = 1, #f, 2 do
+    if f[j] == 't' and f[j + 1] == thread then return f end
   end
-  offset = offset + #ids
+  return nil
 end
-for _, id in ipairs(stale) do redis.call('ZREM', t, id) end
-return out
+return flat(collect(t, limit, page, take))
 "#)
 });
 
@@ -237,26 +222,13 @@ static LIST_THREADS: LazyLock<Script> = LazyLock::new(|| {
     lua(r#"
 local base, limit = KEYS[1], tonumber(ARGV[1])
 local all = base .. 'all'
-local out, stale, n, offset = {}, {}, 0, 0
-while n < limit do
-  local jids = redis.call('ZRANGE', all, offset, offset + limit - 1)
-  if #jids == 0 then break end
-  for _, jid in ipairs(jids) do
-    if n < limit then
-      local f = redis.call('HGETALL', base .. 'r:' .. seg(jid))
-      if #f > 0 then
-        n = n + 1
-        out[#out + 1] = jid
-        out[#out + 1] = f
-      else
-        stale[#stale + 1] = jid
-      end
-    end
-  end
-  offset = offset + #jids
+local function page(offset, n) return redis.call('ZRANGE', all, offset, offset + n - 1) end
+local function take(jid)
+  local f = redis.call('HGETALL', base .. 'r:' .. seg(jid))
+  if #f > 0 then return f end
+  return nil
 end
-for _, jid in ipairs(stale) do redis.call('ZREM', all, jid) end
-return out
+return flat(collect(all, limit, page, take))
 "#)
 });
 

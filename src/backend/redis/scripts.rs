@@ -11,6 +11,9 @@
 //!   `STORE_CORRUPTED`.
 //! - `slide(key, ttl)` applies a sliding `storeTtlMs` (`'0'` = none);
 //!   `extend(key, ttl)` only ever lengthens a TTL (index keys of caches).
+//! - `collect(index, limit, page, take)` walks a sorted-set index page by page
+//!   and drops members whose record is gone (expired by `storeTtlMs`, say);
+//!   `flat` turns its `{member, value}` pairs into a flat reply.
 
 use redis::Script;
 
@@ -30,6 +33,30 @@ end
 local function extend(key, ttl)
   local t = redis.call('PTTL', key)
   if t == -1 or (t >= 0 and t < tonumber(ttl)) then redis.call('PEXPIRE', key, ttl) end
+end
+local function collect(idx, limit, page, take)
+  local out, stale, offset = {}, {}, 0
+  while #out < limit do
+    local members = page(offset, limit)
+    if #members == 0 then break end
+    for _, m in ipairs(members) do
+      if #out < limit then
+        local v = take(m)
+        if v then out[#out + 1] = {m, v} else stale[#stale + 1] = m end
+      end
+    end
+    offset = offset + #members
+  end
+  for _, m in ipairs(stale) do redis.call('ZREM', idx, m) end
+  return out
+end
+local function flat(pairs, into)
+  local out = into or {}
+  for _, p in ipairs(pairs) do
+    out[#out + 1] = p[1]
+    out[#out + 1] = p[2]
+  end
+  return out
 end
 local function num(v, what)
   local n = tonumber(v)

@@ -169,32 +169,21 @@ static RESERVE_PRE_KEYS: LazyLock<Script> = LazyLock::new(|| {
     lua(r#"
 local base, ttl, count = KEYS[1], ARGV[1], tonumber(ARGV[2])
 local av, meta = base .. 'av', base .. 'meta'
-local out, stale, found, offset = {}, {}, 0, 0
-while found < count do
-  local ids = redis.call('ZRANGE', av, offset, offset + count - 1)
-  if #ids == 0 then break end
-  for _, id in ipairs(ids) do
-    if found < count then
-      local k = base .. 'k:' .. id
-      local f = redis.call('HMGET', k, 'pu', 'up')
-      if f[1] and f[2] ~= '1' then
-        found = found + 1
-        out[#out + 1] = id
-        out[#out + 1] = redis.call('HGETALL', k)
-        slide(k, ttl)
-      else
-        stale[#stale + 1] = id
-      end
-    end
-  end
-  offset = offset + #ids
+local function page(offset, n) return redis.call('ZRANGE', av, offset, offset + n - 1) end
+local function take(id)
+  local k = base .. 'k:' .. id
+  local f = redis.call('HMGET', k, 'pu', 'up')
+  if not f[1] or f[2] == '1' then return nil end
+  slide(k, ttl)
+  return redis.call('HGETALL', k)
 end
-for _, id in ipairs(stale) do redis.call('ZREM', av, id) end
+local available = collect(av, count, page, take)
+local found = #available
 local missing, first = count - found, 0
 if missing > 0 then
   local n = redis.call('HGET', meta, 'n')
   first = 1
-    if n then first = num(n, 'pre-key counter') end
+  if n then first = num(n, 'pre-key counter') end
   if first < 1 or first > 4294967296 or first % 1 ~= 0 then corrupt('pre-key counter ' .. n .. ' is out of range') end
   if first + missing - 1 > 4294967295 then return {-1, first} end
   redis.call('HSET', meta, 'n', string.format('%d', first + missing))
@@ -202,9 +191,7 @@ else
   missing = 0
 end
 slide(av, ttl) slide(meta, ttl)
-local reply = {first, missing}
-for _, v in ipairs(out) do reply[#reply + 1] = v end
-return reply
+return flat(available, {first, missing})
 "#)
 });
 

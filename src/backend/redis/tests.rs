@@ -173,6 +173,24 @@ fn msg(id: &str, thread: &str, ts: Option<i64>) -> StoredMessage {
     }
 }
 
+fn sync_key(n: u8) -> SyncKey {
+    SyncKey {
+        key_id: vec![0, 1, 0, 0, 0, n],
+        key_data: vec![n],
+        timestamp: 1,
+        fingerprint: None,
+    }
+}
+
+fn collection(n: u8) -> CollectionUpdate {
+    CollectionUpdate {
+        collection: "regular".into(),
+        version: 1,
+        hash: vec![n; 128],
+        index_value_map: vec![("aa".into(), vec![n])],
+    }
+}
+
 fn outbound(id: &str, expires_at_ms: i64) -> RetryOutboundMessage {
     RetryOutboundMessage {
         message_id: id.into(),
@@ -217,24 +235,8 @@ async fn fill(b: &RedisBackend, sid: &str, n: u8) {
     )
     .await
     .unwrap();
-    b.upsert_sync_keys(
-        sid,
-        vec![SyncKey {
-            key_id: vec![0, 1, 0, 0, 0, n],
-            key_data: vec![n],
-            timestamp: 1,
-            fingerprint: None,
-        }],
-    )
-    .await
-    .unwrap();
-    let update = CollectionUpdate {
-        collection: "regular".into(),
-        version: 1,
-        hash: vec![n; 128],
-        index_value_map: vec![("aa".into(), vec![n])],
-    };
-    b.set_collection_states(sid, vec![update]).await.unwrap();
+    b.upsert_sync_keys(sid, vec![sync_key(n)]).await.unwrap();
+    b.set_collection_states(sid, vec![collection(n)]).await.unwrap();
     b.upsert_privacy_tokens(
         sid,
         vec![PrivacyToken {
@@ -822,24 +824,8 @@ async fn reads_of_crypto_domains_slide_their_indexes_with_their_records() {
     let b = RedisBackend::new(o).unwrap();
     let sid = "slide";
     b.put_pre_key(sid, pre_key(1)).await.unwrap();
-    b.upsert_sync_keys(
-        sid,
-        vec![SyncKey {
-            key_id: vec![0, 1, 0, 0, 0, 1],
-            key_data: vec![1],
-            timestamp: 1,
-            fingerprint: None,
-        }],
-    )
-    .await
-    .unwrap();
-    let update = CollectionUpdate {
-        collection: "regular".into(),
-        version: 1,
-        hash: vec![1; 128],
-        index_value_map: vec![("aa".into(), vec![1])],
-    };
-    b.set_collection_states(sid, vec![update]).await.unwrap();
+    b.upsert_sync_keys(sid, vec![sync_key(1)]).await.unwrap();
+    b.set_collection_states(sid, vec![collection(1)]).await.unwrap();
     b.upsert_sender_key(
         sid,
         SenderKey {
@@ -861,7 +847,7 @@ async fn reads_of_crypto_domains_slide_their_indexes_with_their_records() {
         let _: () = con.pexpire(key, 5_000).await.unwrap();
     }
     b.get_pre_key_by_id(sid, 1).await.unwrap();
-    b.get_sync_keys(sid, &[vec![0, 1, 0, 0, 0, 1]]).await.unwrap();
+    b.get_sync_keys(sid, &[sync_key(1).key_id]).await.unwrap();
     b.get_collection_states(sid, &["regular".into()]).await.unwrap();
     b.get_group_sender_keys(sid, "g").await.unwrap();
     for key in &all {
@@ -872,6 +858,95 @@ async fn reads_of_crypto_domains_slide_their_indexes_with_their_records() {
             String::from_utf8_lossy(key)
         );
     }
+    finish(&b).await;
+}
+
+/// Records can expire under `storeTtlMs` while their index entry lives on:
+/// listings skip such entries, still fill the page, and drop them.
+#[tokio::test]
+async fn stale_index_entries_are_skipped_and_dropped() {
+    let b = backend(&unique_prefix());
+    let sid = "stale";
+    let mut con = raw().await;
+    let msgs: Vec<StoredMessage> = (0..5).map(|i| msg(&format!("m{i}"), "t", Some(i))).collect();
+    b.upsert_messages(sid, msgs).await.unwrap();
+    b.upsert_threads(
+        sid,
+        (0..3)
+            .map(|i| StoredThread {
+                jid: format!("t{i}"),
+                ..Default::default()
+            })
+            .collect(),
+    )
+    .await
+    .unwrap();
+    for id in [1, 2, 3] {
+        b.put_pre_key(sid, pre_key(id)).await.unwrap();
+    }
+    let writes = (0..3)
+        .map(|i| KeyWrite {
+            kind: "k".into(),
+            id: format!("i{i}"),
+            value: Some(vec![i]),
+        })
+        .collect();
+    b.write_keys(sid, writes).await.unwrap();
+    let gone = [
+        b.space(Area::Messages, sid).key1("m", "m4"),
+        b.space(Area::Threads, sid).key1("r", "t0"),
+        b.space(Area::PreKey, sid).key_raw("k", "1"),
+        b.space(Area::Keys, sid).key_raw("v", "k:i0"),
+    ];
+    let _: () = con.del(&gone).await.unwrap();
+
+    let ids: Vec<String> = b
+        .list_messages_by_thread(sid, "t", 2, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, ["m3", "m2"]);
+    let threads = b.list_threads(sid, 10).await.unwrap();
+    assert_eq!(threads.iter().map(|t| t.jid.as_str()).collect::<Vec<_>>(), ["t1", "t2"]);
+    let r = b.reserve_pre_keys(sid, 2).await.unwrap();
+    assert_eq!(
+        (r.available.iter().map(|k| k.key_id).collect::<Vec<_>>(), r.reserved_ids),
+        (vec![2, 3], vec![])
+    );
+    assert_eq!(
+        b.list_key_ids(sid, "k", None, 10).await.unwrap(),
+        ["i0", "i1", "i2"],
+        "ids alone come from the index"
+    );
+    let keys = b.list_keys(sid, "k", None, 2).await.unwrap();
+    assert_eq!(keys, vec![("i1".to_owned(), vec![1]), ("i2".to_owned(), vec![2])]);
+
+    let members = |key: String| {
+        let mut con = con.clone();
+        async move {
+            redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .query_async::<Vec<String>>(&mut con)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(!members(b.space(Area::Messages, sid).key1("t", "t"))
+        .await
+        .contains(&"m4".to_owned()));
+    assert!(!members(b.space(Area::Threads, sid).key("all"))
+        .await
+        .contains(&"t0".to_owned()));
+    assert!(!members(b.space(Area::PreKey, sid).key("av"))
+        .await
+        .contains(&"1".to_owned()));
+    assert!(!members(b.space(Area::Keys, sid).key1("i", "k"))
+        .await
+        .contains(&"i0".to_owned()));
     finish(&b).await;
 }
 
