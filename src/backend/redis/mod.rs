@@ -32,6 +32,7 @@ mod values;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use parking_lot::RwLock;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, ErrorKind as RedisErrorKind, Pipeline, RedisError, ScriptInvocation, Value};
 use tokio::sync::Mutex;
@@ -56,6 +57,9 @@ pub struct RedisBackend {
     client: redis::Client,
     /// `host:port`, for messages.
     endpoint: String,
+    /// The open connection: the fast path every call takes.
+    ready: RwLock<Option<ConnectionManager>>,
+    /// Held while connecting, so one attempt serves every caller waiting.
     conn: Mutex<ConnState>,
     closed: AtomicBool,
     /// Tests: delete every key under this prefix when the backend is dropped.
@@ -65,7 +69,6 @@ pub struct RedisBackend {
 
 #[derive(Default)]
 struct ConnState {
-    manager: Option<ConnectionManager>,
     /// The last failed connect: callers that queued behind it share its error.
     failure: Option<(Instant, String)>,
 }
@@ -81,6 +84,7 @@ impl RedisBackend {
             options,
             client,
             endpoint,
+            ready: RwLock::new(None),
             conn: Mutex::new(ConnState::default()),
             closed: AtomicBool::new(false),
             #[cfg(test)]
@@ -107,11 +111,14 @@ impl RedisBackend {
     /// The shared connection, opened on first use.
     async fn connection(&self) -> StoreResult<ConnectionManager> {
         self.check_open()?;
+        if let Some(manager) = self.ready.read().clone() {
+            return Ok(manager);
+        }
         let asked = Instant::now();
         let mut state = self.conn.lock().await;
         self.check_open()?;
-        if let Some(manager) = &state.manager {
-            return Ok(manager.clone());
+        if let Some(manager) = self.ready.read().clone() {
+            return Ok(manager);
         }
         // Another caller's attempt failed while we waited: share its answer
         // instead of queueing one more timeout behind it.
@@ -147,7 +154,9 @@ impl RedisBackend {
         match result {
             Ok(manager) => {
                 state.failure = None;
-                state.manager = Some(manager.clone());
+                // close() may have run meanwhile: never hand out (or keep) a connection after it.
+                self.check_open()?;
+                *self.ready.write() = Some(manager.clone());
                 Ok(manager)
             }
             Err(err) => {
@@ -158,8 +167,8 @@ impl RedisBackend {
     }
 
     /// Drops the connection after a failure the manager does not recover from by itself.
-    async fn forget_connection(&self) {
-        self.conn.lock().await.manager = None;
+    fn forget_connection(&self) {
+        *self.ready.write() = None;
     }
 
     /// Runs one exchange with the server, bounded by connect + command timeouts.
@@ -177,7 +186,7 @@ impl RedisBackend {
                     || server_codes(&err).iter().any(|c| c == "NOAUTH" || c == "WRONGPASS");
                 let mapped = self.map_err(code, what, err);
                 if is_auth {
-                    self.forget_connection().await;
+                    self.forget_connection();
                 }
                 Err(mapped)
             }
@@ -424,7 +433,7 @@ impl Backend for RedisBackend {
         Box::pin(async move {
             self.closed.store(true, Ordering::Release);
             // Dropping the manager closes the connection once in-flight calls finish.
-            self.conn.lock().await.manager = None;
+            self.forget_connection();
             Ok(())
         })
     }
