@@ -1330,7 +1330,8 @@ async fn large_collection_maps_are_written_as_deltas() {
     finish(&b).await;
 }
 
-/// Deletes keys left by earlier test processes that have exited.
+/// Deletes keys left by earlier test processes that have exited: this suite's
+/// (`wst<pid>_`) and the JS suites' (`wsct<pid>_`, `wsopt<pid>:`).
 #[tokio::test]
 async fn stale_test_keys_are_deleted() {
     if !std::path::Path::new("/proc/self").exists() {
@@ -1341,15 +1342,21 @@ async fn stale_test_keys_are_deleted() {
         return;
     };
     let mut dead = HashSet::new();
-    for key in keys_matching(&mut con, &format!("{PREFIX_TAG}[0-9]*")).await {
-        let text = String::from_utf8_lossy(&key);
-        let pid = text.trim_start_matches(PREFIX_TAG).split('_').next().unwrap_or("");
-        if pid.parse::<u32>().is_ok() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            dead.insert(pid.to_owned());
+    for tag in [PREFIX_TAG, "wsct", "wsopt"] {
+        for key in keys_matching(&mut con, &format!("{tag}[0-9]*")).await {
+            let text = String::from_utf8_lossy(&key);
+            let rest = &text[tag.len()..];
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let (pid, delimiter) = (&rest[..digits], rest[digits..].chars().next());
+            if let Some(d @ ('_' | ':')) = delimiter {
+                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    dead.insert(format!("{tag}{pid}{d}"));
+                }
+            }
         }
     }
-    for pid in dead {
-        delete_prefix_blocking(&client, &format!("{PREFIX_TAG}{pid}_"));
+    for prefix in dead {
+        delete_prefix_blocking(&client, &prefix);
     }
 }
 
