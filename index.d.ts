@@ -120,6 +120,36 @@ export interface CreateStoreOptions {
     privacyToken?: boolean
     limits?: { session?: number; identity?: number; senderKey?: number; privacyToken?: number }
   }
+  /**
+   * The Signal object cache in front of durable backends (session, identity,
+   * senderKey, adapter keys): reads served in process (with negative entries),
+   * writes group-committed. On by default; `false` turns it off.
+   */
+  signalCache?: boolean | {
+    /** `'sync'` (default): a write resolves after the backend committed it. `'deferred'`: at once, committed within `flushWindowMs`. */
+    durability?: 'sync' | 'deferred'
+    /** Deferred mode: how long writes gather before a flush (default 25). */
+    flushWindowMs?: number
+    /** Sync mode: how long a write is retried through backend failures before it rejects (default 5000). */
+    syncTimeoutMs?: number
+    /** Deferred mode: consecutive failed flushes after which new writes reject with `STORE_FLUSH_HALTED` (default 5). */
+    maxFlushFailures?: number
+  }
+  /**
+   * Write-behind for the archive domains (messages, threads, contacts) of
+   * durable backends: an upsert resolves once queued. On by default with
+   * zapo's defaults; `false` makes archive writes synchronous.
+   */
+  writeBehind?: boolean | {
+    /** Most keys queued or in flight; a write of a new key waits for room beyond it (default 4096). */
+    maxPendingKeys?: number
+    /** Most batches in flight per backend (default 4). */
+    maxWriteConcurrency?: number
+    /** How long `destroy()` and `flush()` wait for pending writes (default 5000). */
+    flushTimeoutMs?: number
+    /** Most records per backend call (default 250). */
+    maxBatchSize?: number
+  }
   logger?: StoreLogger
 }
 
@@ -415,10 +445,10 @@ export declare class SenderKeyStore {
   destroy(): Promise<void>
   /** Whole-record replace; the record's `groupId` and `sender` key it. */
   upsertSenderKey(record: SenderKeyRecord): Promise<void>
+  getDeviceSenderKey(groupId: string, sender: SignalAddress): Promise<SenderKeyRecord | null>
   upsertSenderKeyDistribution(record: SenderKeyDistributionRecord): Promise<void>
   upsertSenderKeyDistributions(records: readonly SenderKeyDistributionRecord[]): Promise<void>
   getGroupSenderKeyList(groupId: string): Promise<GroupSenderKeyList>
-  getDeviceSenderKey(groupId: string, sender: SignalAddress): Promise<SenderKeyRecord | null>
   getDeviceSenderKeyDistributions(groupId: string, senders: readonly SignalAddress[]): Promise<(SenderKeyDistributionRecord | null)[]>
   /** Deletes keys and distributions of `target` in `groupId`, or in every group; returns how many rows went. */
   deleteDeviceSenderKey(target: SignalAddress, groupId?: string): Promise<number>
@@ -462,7 +492,12 @@ export declare class SignalStore {
 export declare class Store {
   /** The bundle for `sessionId` (trimmed), built on first use and memoized. */
   session(sessionId: string): StoreSession
-  /** Destroys every session, then each backend once. Idempotent. */
+  /** Counters of every backend's Signal cache and write-behind queue. */
+  stats(): StoreStats
+  /**
+   * Writes everything pending (within `writeBehind.flushTimeoutMs`), then
+   * destroys every session and each backend once. Idempotent.
+   */
   destroy(): Promise<void>
 }
 
@@ -498,6 +533,14 @@ export declare class StoreSession {
   get chatMetadata(): ChatMetadataStore
   get deviceList(): DeviceListStore
   get messageSecret(): MessageSecretStore
+  /**
+   * Writes what this session has pending (deferred Signal writes,
+   * write-behind archive writes), waiting at most `timeoutMs`
+   * (default `writeBehind.flushTimeoutMs`).
+   */
+  flush(timeoutMs?: number): Promise<FlushReport>
+  /** Counters of this session's Signal cache and pending archive writes. */
+  stats(): SessionStats
   /**
    * Clears and closes every cache of this session, then puts fresh cache
    * objects behind the getters. Old cache objects reject `STORE_CLOSED`.
@@ -585,6 +628,13 @@ export interface DeviceListSnapshot {
 /** Encodes a value the way wastore stores it (WSV, versioned binary). */
 export declare function encodeValue(value: StoredValue): Uint8Array
 
+export interface FlushReport {
+  /** Writes that landed during this flush. */
+  flushed: number
+  /** Writes still pending when it returned. */
+  remaining: number
+}
+
 export interface GroupMetadataSnapshot {
   groupJid: string
   participants: Array<string>
@@ -653,11 +703,42 @@ export interface SenderKeyDistributionRecord {
   timestampMs: number
 }
 
+export interface SessionStats {
+  /** This session's cache: hits, misses, entries, dirty entries, halted. */
+  signalCache: SignalCacheStats
+  /** This session's archive writes queued or in flight. */
+  pendingArchiveWrites: number
+}
+
 /** A Signal protocol address. `server` defaults to `s.whatsapp.net`. */
 export interface SignalAddress {
   user: string
   server?: string
   device: number
+}
+
+export interface SignalCacheStats {
+  hits: number
+  /** Lookups answered by a known-absent entry. */
+  negativeHits: number
+  misses: number
+  /** Backend calls made to fetch misses. */
+  backendReads: number
+  evictions: number
+  entries: number
+  /** Written entries not yet committed (never evicted). */
+  dirty: number
+  pendingWrites: number
+  flushes: number
+  flushedRecords: number
+  /** Backend transactions used by flushes. */
+  transactions: number
+  lastFlushRecords: number
+  lastFlushTransactions: number
+  retries: number
+  failures: number
+  /** Deferred writes keep failing: new writes are refused (`STORE_FLUSH_HALTED`). */
+  halted: boolean
 }
 
 export interface SignedPreKeyRecord {
@@ -697,4 +778,21 @@ export interface StoredThreadRecord {
   markedAsUnread?: boolean
   ephemeralExpiration?: number
   ephemeralSettingTimestamp?: number
+}
+
+export interface StoreStats {
+  /** Live session bundles. */
+  sessions: number
+  /** Summed over backends. */
+  signalCache: SignalCacheStats
+  writeBehind: WriteBehindStats
+}
+
+export interface WriteBehindStats {
+  pendingKeys: number
+  inFlightKeys: number
+  batches: number
+  flushedRecords: number
+  retries: number
+  failures: number
 }

@@ -161,6 +161,10 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The three archive domains together: what write-behind writes through.
+pub trait ArchiveStore: messages::MessageStore + threads::ThreadStore + contacts::ContactStore + Send + Sync {}
+impl<T: messages::MessageStore + threads::ThreadStore + contacts::ContactStore + Send + Sync + ?Sized> ArchiveStore for T {}
+
 /// Everything one backend provides. A backend implements every domain trait;
 /// `createStore` routes each domain to the backend its provider names.
 pub trait Backend:
@@ -182,6 +186,7 @@ pub trait Backend:
     + message_secret::MessageSecretStore
     + keys::KeyStore
     + signal_batch::SignalBatchStore
+    + ArchiveStore
     + Send
     + Sync
     + 'static
@@ -194,6 +199,12 @@ pub trait Backend:
     /// session's data for the domain (as zapo's per-session memory stores do);
     /// durable backends keep it.
     fn release_session(&self, _sid: &str, _domain: Domain) {}
+    /// Refuses text this backend cannot store (PostgreSQL text cannot hold
+    /// NUL), so layers that acknowledge writes before they reach the backend
+    /// (write-behind, deferred Signal writes) can refuse them up front.
+    fn check_text(&self, _field: &str, _value: &str) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// Boxed future type for [`Backend::close`], kept dyn-compatible without `async_trait` on the supertrait.

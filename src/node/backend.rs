@@ -18,34 +18,70 @@ use crate::backend::sqlite::{SqliteBackend, SqliteOptions};
 use crate::cache_layer::{l1_limits, Cached};
 use crate::config::{cache_ttls_with_overrides, normalize_session_id, positive_integer, MemoryLimits};
 use crate::domain::{Backend, CacheTtls, Domain};
+use crate::signal_cache::{CachedSignal, Hub};
+use crate::write_behind::{Archived, WriteBehind};
 use crate::error::{StoreError, StoreResult};
 
 use super::domains::app_state::AppStateStore;
 use super::domains::caches::{ChatMetadataStore, DeviceListStore, GroupMetadataStore, MessageSecretStore, RetryStore};
 use super::domains::mailbox::{ContactStore, MessageStore, PrivacyTokenStore, ThreadStore};
 use super::domains::pre_key::PreKeyStore;
-use super::domains::signal_keys::{AuthStore, IdentityStore, SenderKeyStore, SessionStore, SignalStore};
+use super::domains::sessions::{IdentityStore, SenderKeyStore, SessionStore};
+use super::domains::signal_keys::{AuthStore, SignalStore};
 use super::errors::{to_napi, OrThrow, Reply};
 use super::handle::{Gate, Handle};
 use super::input::In;
 
-/// Creates the JS object of one domain of one session on `backend`. With
-/// `l1 = Some(n)`, session/identity/senderKey/privacyToken get zapo's
-/// `cacheLayer` L1 of `n` entries in front of the backend.
-pub fn domain_object(env: sys::napi_env, backend: &Arc<dyn Backend>, domain: Domain, sid: Arc<str>, gate: Arc<Gate>, l1: Option<usize>) -> Result<sys::napi_value> {
+/// What sits in front of a backend for one domain object.
+#[derive(Default, Clone, Copy)]
+pub struct Layers<'a> {
+    /// zapo's `cacheLayer` L1 of `n` entries (session, identity, senderKey, privacyToken).
+    pub l1: Option<usize>,
+    /// The Signal object cache (session, identity, senderKey).
+    pub hub: Option<&'a Arc<Hub>>,
+    /// Write-behind (messages, threads, contacts).
+    pub archive: Option<&'a Arc<WriteBehind>>,
+}
+
+/// Creates the JS object of one domain of one session on `backend`, with
+/// the layers the store configured in front of it. The Signal cache
+/// supersedes the L1 where both apply.
+pub fn domain_object(
+    env: sys::napi_env,
+    backend: &Arc<dyn Backend>,
+    domain: Domain,
+    sid: Arc<str>,
+    gate: Arc<Gate>,
+    layers: Layers<'_>,
+) -> Result<sys::napi_value> {
+    let cached = layers.hub.filter(|_| matches!(domain, Domain::Session | Domain::Identity | Domain::SenderKey)).map(|hub| {
+        let signal = Arc::new(CachedSignal::new(Arc::clone(hub)));
+        let cache = signal.cache(&sid);
+        (signal, cache)
+    });
+    let cache = cached.as_ref().map(|(_, c)| Arc::clone(c));
     macro_rules! make {
         ($class:ident) => {
             make!($class, Arc::clone(backend) as _)
         };
         ($class:ident, $store:expr) => {{
-            let h = Handle { store: $store, backend: Arc::clone(backend), sid, domain, gate };
+            let h = Handle { store: $store, backend: Arc::clone(backend), sid, domain, gate, cache };
             unsafe { ToNapiValue::to_napi_value(env, $class::new(h)) }
         }};
     }
     macro_rules! cached {
         ($class:ident, $trait:path) => {
-            match l1 {
-                Some(n) => make!($class, Arc::new(Cached::new(Arc::clone(backend) as Arc<dyn $trait>, l1_limits(n))) as _),
+            match (&cached, layers.l1) {
+                (Some((signal, _)), _) => make!($class, Arc::clone(signal) as Arc<dyn $trait>),
+                (None, Some(n)) => make!($class, Arc::new(Cached::new(Arc::clone(backend) as Arc<dyn $trait>, l1_limits(n))) as _),
+                (None, None) => make!($class),
+            }
+        };
+    }
+    macro_rules! archived {
+        ($class:ident) => {
+            match layers.archive {
+                Some(queue) => make!($class, Arc::new(Archived { queue: Arc::clone(queue), backend: backend.clone() }) as _),
                 None => make!($class),
             }
         };
@@ -58,10 +94,13 @@ pub fn domain_object(env: sys::napi_env, backend: &Arc<dyn Backend>, domain: Dom
         Domain::Identity => cached!(IdentityStore, crate::domain::identity::IdentityStore),
         Domain::SenderKey => cached!(SenderKeyStore, crate::domain::sender_key::SenderKeyStore),
         Domain::AppState => make!(AppStateStore),
-        Domain::PrivacyToken => cached!(PrivacyTokenStore, crate::domain::privacy_token::PrivacyTokenStore),
-        Domain::Messages => make!(MessageStore),
-        Domain::Threads => make!(ThreadStore),
-        Domain::Contacts => make!(ContactStore),
+        Domain::PrivacyToken => match layers.l1 {
+            Some(n) => make!(PrivacyTokenStore, Arc::new(Cached::new(Arc::clone(backend) as Arc<dyn crate::domain::privacy_token::PrivacyTokenStore>, l1_limits(n))) as _),
+            None => make!(PrivacyTokenStore),
+        },
+        Domain::Messages => archived!(MessageStore),
+        Domain::Threads => archived!(ThreadStore),
+        Domain::Contacts => archived!(ContactStore),
         Domain::Retry => make!(RetryStore),
         Domain::GroupMetadata => make!(GroupMetadataStore),
         Domain::ChatMetadata => make!(ChatMetadataStore),
@@ -114,7 +153,7 @@ impl StoreBackend {
                     return Err(to_napi(raw_env, &e));
                 }
                 let session_gate = Gate::child("this store", &[&gate]);
-                let raw = domain_object(raw_env, &backend, domain, Arc::from(sid), session_gate, None)?;
+                let raw = domain_object(raw_env, &backend, domain, Arc::from(sid), session_gate, Layers::default())?;
                 Ok(unsafe { Unknown::from_raw_unchecked(raw_env, raw) })
             })?;
             obj.set_named_property(domain.name(), f)?;

@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use crate::domain::{Backend, Domain};
 use crate::error::{StoreError, StoreResult};
+use crate::signal_cache::SessionCache;
 
 use super::errors::Reply;
+use super::js_ref::Raw;
 
 /// A closable scope, closed also when any parent closes.
 pub struct Gate {
@@ -51,6 +53,9 @@ pub struct Handle<T: ?Sized> {
     pub sid: Arc<str>,
     pub domain: Domain,
     pub gate: Arc<Gate>,
+    /// The session's Signal object cache, for the cached domains' fast paths
+    /// (`store` then goes through the same cache).
+    pub cache: Option<Arc<SessionCache>>,
 }
 
 impl<T: ?Sized> Clone for Handle<T> {
@@ -61,6 +66,7 @@ impl<T: ?Sized> Clone for Handle<T> {
             sid: Arc::clone(&self.sid),
             domain: self.domain,
             gate: Arc::clone(&self.gate),
+            cache: self.cache.clone(),
         }
     }
 }
@@ -77,6 +83,18 @@ impl<T: ?Sized + Send + Sync + 'static> Handle<T> {
             return Ok(Reply::store(Err(e)));
         }
         Ok(Reply::store(f(Arc::clone(&self.store), Arc::clone(&self.sid)).await))
+    }
+
+    /// [`Handle::call`] as a promise, for sync napi methods (classes that are not `Send`).
+    pub fn spawn<R, F, Fut>(&self, env: &napi::Env, f: F) -> napi::Result<Raw>
+    where
+        R: napi::bindgen_prelude::ToNapiValue + Send + 'static,
+        F: FnOnce(Arc<T>, Arc<str>) -> Fut + Send + 'static,
+        Fut: Future<Output = StoreResult<R>> + Send + 'static,
+    {
+        let h = self.clone();
+        let promise = env.spawn_future(async move { h.call(f).await })?;
+        Ok(Raw(napi::JsValue::raw(&promise)))
     }
 
     /// `destroy()` of a domain object: close it and let the backend release the session's domain.

@@ -120,6 +120,36 @@ export interface CreateStoreOptions {
     privacyToken?: boolean
     limits?: { session?: number; identity?: number; senderKey?: number; privacyToken?: number }
   }
+  /**
+   * The Signal object cache in front of durable backends (session, identity,
+   * senderKey, adapter keys): reads served in process (with negative entries),
+   * writes group-committed. On by default; `false` turns it off.
+   */
+  signalCache?: boolean | {
+    /** `'sync'` (default): a write resolves after the backend committed it. `'deferred'`: at once, committed within `flushWindowMs`. */
+    durability?: 'sync' | 'deferred'
+    /** Deferred mode: how long writes gather before a flush (default 25). */
+    flushWindowMs?: number
+    /** Sync mode: how long a write is retried through backend failures before it rejects (default 5000). */
+    syncTimeoutMs?: number
+    /** Deferred mode: consecutive failed flushes after which new writes reject with `STORE_FLUSH_HALTED` (default 5). */
+    maxFlushFailures?: number
+  }
+  /**
+   * Write-behind for the archive domains (messages, threads, contacts) of
+   * durable backends: an upsert resolves once queued. On by default with
+   * zapo's defaults; `false` makes archive writes synchronous.
+   */
+  writeBehind?: boolean | {
+    /** Most keys queued or in flight; a write of a new key waits for room beyond it (default 4096). */
+    maxPendingKeys?: number
+    /** Most batches in flight per backend (default 4). */
+    maxWriteConcurrency?: number
+    /** How long `destroy()` and `flush()` wait for pending writes (default 5000). */
+    flushTimeoutMs?: number
+    /** Most records per backend call (default 250). */
+    maxBatchSize?: number
+  }
   logger?: StoreLogger
 }
 

@@ -72,19 +72,6 @@ impl FromJs for PreKey {
     }
 }
 
-/// `{ address, session }` for `setSessionsBatch`.
-pub struct SessionEntry(pub SignalAddress, pub Vec<u8>);
-impl FromJs for SessionEntry {
-    const WHAT: &'static str = "entries";
-    fn from_js(i: &In) -> StoreResult<Self> {
-        let o = i.clone().object()?;
-        let address = SignalAddress::from_js(&o.field("address")?)?;
-        let session = o.field("session")?;
-        require_object(&session)?;
-        Ok(SessionEntry(address, session.encoded()?))
-    }
-}
-
 /// `{ address, identityKey }` for `setRemoteIdentities`.
 pub struct IdentityEntry(pub SignalAddress, pub Vec<u8>);
 impl FromJs for IdentityEntry {

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
+use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -17,20 +18,34 @@ use crate::cache_layer::{CacheLayerConfig, DEFAULT_L1_ENTRIES, DEFAULT_PRIVACY_T
 use crate::config::{cache_ttls_with_overrides, normalize_session_id, positive_integer, resolve_providers, MemoryLimits, Provider};
 use crate::domain::{Backend, Domain};
 use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::signal_cache::{Hub, SignalCacheConfig};
+use crate::write_behind::{WriteBehind, WriteBehindConfig};
 
-use super::backend::{as_config, domain_object, entries, number_pairs, BackendLink, StoreBackend, BACKEND_HANDLE};
+use super::backend::{as_config, domain_object, entries, number_pairs, BackendLink, Layers, StoreBackend, BACKEND_HANDLE};
+use super::store_options::{parse_signal_cache, parse_write_behind};
 use super::errors::{to_napi, OrThrow, Reply};
+use super::flush::{self, JsFlushReport, JsSessionStats, JsStoreStats};
 use super::handle::Gate;
 use super::input::In;
 use super::js_ref::{JsRef, Raw};
 
 /// Where one domain of every session goes.
 #[derive(Clone)]
-struct Route {
-    backend: Arc<dyn Backend>,
-    gate: Arc<Gate>,
-    /// A user backend (not the memory or 'none' provider): only these get the `cacheLayer` L1.
-    durable: bool,
+pub(crate) struct Route {
+    pub backend: Arc<dyn Backend>,
+    pub gate: Arc<Gate>,
+    /// A user backend (not the memory or 'none' provider): only these get the caches.
+    pub durable: bool,
+    /// The Signal object cache and group commit of this backend (session, identity, senderKey, keys).
+    pub hub: Option<Arc<Hub>>,
+    /// The write-behind queue of this backend's archive domains (messages, threads, contacts).
+    pub archive: Option<Arc<WriteBehind>>,
+}
+
+impl Route {
+    fn plain(backend: Arc<dyn Backend>, gate: Arc<Gate>, durable: bool) -> Self {
+        Self { backend, gate, durable, hub: None, archive: None }
+    }
 }
 
 /// The Send part of a session: enough to tear it down from a future.
@@ -58,13 +73,19 @@ impl SessionCore {
         }
     }
 
-    /// Async half: clear the caches (a persistent retry cache is wiped on graceful destroy, as in zapo).
-    async fn teardown(self: Arc<Self>) -> StoreResult<()> {
+    /// Async half: write what the session has pending (within
+    /// `writeBehind.flushTimeoutMs`, or `flush_timeout`), then clear the caches
+    /// (a persistent retry cache is wiped on graceful destroy, as in zapo).
+    async fn teardown(self: Arc<Self>, flush_timeout: Option<Duration>) -> StoreResult<()> {
         let outcome = self
             .destroyed
             .get_or_init(|| async {
+                let (hubs, queues) = flush::layers(self.routes.values());
+                let timeout = flush_timeout.unwrap_or_else(|| flush::destroy_timeout(&queues));
+                let flushed = flush::flush_layers(&hubs, &queues, Some(&self.sid), timeout).await;
+                let unwritten = flushed.into_error(&format!("session {:?}", &*self.sid), timeout);
                 let failures = clear_caches(&self.routes, &self.sid).await;
-                match failures.into_iter().next() {
+                match unwritten.or(failures.into_iter().next()) {
                     None => Ok(()),
                     Some(e) => Err((e.code, e.message)),
                 }
@@ -145,7 +166,8 @@ fn make_objects(env: sys::napi_env, core: &SessionCore, domains: &[Domain], gate
                 _ => None,
             }
             .filter(|_| route.durable);
-            let v = domain_object(env, &route.backend, d, Arc::clone(&core.sid), g, l1)?;
+            let layers = Layers { l1, hub: route.hub.as_ref(), archive: route.archive.as_ref() };
+            let v = domain_object(env, &route.backend, d, Arc::clone(&core.sid), g, layers)?;
             Ok((d, JsRef::new(env, v)?))
         })
         .collect()
@@ -235,6 +257,37 @@ impl StoreSession {
         self.get(Domain::MessageSecret)
     }
 
+    /// Writes what this session has pending (deferred Signal writes,
+    /// write-behind archive writes), waiting at most `timeoutMs`
+    /// (default `writeBehind.flushTimeoutMs`).
+    #[napi(catch_unwind, ts_args_type = "timeoutMs?: number", ts_return_type = "Promise<FlushReport>")]
+    pub fn flush<'e>(&self, env: &'e Env, timeout_ms: Option<f64>) -> Result<PromiseRaw<'e, Reply<JsFlushReport>>> {
+        let timeout = match timeout_ms {
+            None => None,
+            Some(ms) if ms.is_finite() && ms >= 0.0 => Some(Duration::from_millis(ms as u64)),
+            Some(ms) => {
+                let err = StoreError::invalid_argument(format!("timeoutMs must be a non-negative number, got {ms}"));
+                return env.spawn_future(async move { Ok(Reply::store(Err(err))) });
+            }
+        };
+        if let Err(e) = self.core.gate.check() {
+            return env.spawn_future(async move { Ok(Reply::store(Err(e))) });
+        }
+        let (routes, sid) = (Arc::clone(&self.core.routes), Arc::clone(&self.core.sid));
+        env.spawn_future(async move {
+            let (hubs, queues) = flush::layers(routes.values());
+            let timeout = timeout.unwrap_or_else(|| flush::destroy_timeout(&queues));
+            let flushed = flush::flush_layers(&hubs, &queues, Some(&sid), timeout).await;
+            Ok(Reply::store(Ok(flushed.report.into())))
+        })
+    }
+
+    /// Counters of this session's Signal cache and pending archive writes.
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> JsSessionStats {
+        flush::session_stats(&self.core.routes, &self.core.sid)
+    }
+
     /// Clears and closes every cache of this session, then puts fresh cache
     /// objects behind the getters. Old cache objects reject `STORE_CLOSED`.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
@@ -276,7 +329,7 @@ impl StoreSession {
         }
         self.core.close();
         let core = Arc::clone(&self.core);
-        let promise = env.spawn_future(async move { Ok(Reply::store(core.teardown().await)) })?;
+        let promise = env.spawn_future(async move { Ok(Reply::store(core.teardown(None).await)) })?;
         let raw = promise.raw();
         *self.destroying.borrow_mut() = Some(JsRef::new(env.raw(), raw)?);
         Ok(Raw(raw))
@@ -313,7 +366,14 @@ impl Store {
         Ok(Raw(value))
     }
 
-    /// Destroys every session, then each backend once. Idempotent.
+    /// Counters of every backend's Signal cache and write-behind queue.
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> JsStoreStats {
+        flush::store_stats(&self.inner.backends, self.inner.sessions.borrow().len())
+    }
+
+    /// Writes everything pending (within `writeBehind.flushTimeoutMs`), then
+    /// destroys every session and each backend once. Idempotent.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn destroy<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, Reply<()>>> {
         let inner = &self.inner;
@@ -328,11 +388,21 @@ impl Store {
         env.spawn_future(async move {
             let outcome = once
                 .get_or_init(|| async move {
-                    let mut first: Option<StoreError> = None;
+                    // One flush for everything first; the sessions' own teardowns then find nothing to wait for.
+                    let (hubs, queues) = flush::layers(backends.iter());
+                    let timeout = flush::destroy_timeout(&queues);
+                    let flushed = flush::flush_layers(&hubs, &queues, None, timeout).await;
+                    let mut first: Option<StoreError> = flushed.into_error("store", timeout);
                     for c in cores {
-                        if let Err(e) = c.teardown().await {
+                        if let Err(e) = c.teardown(Some(Duration::ZERO)).await {
                             first.get_or_insert(e);
                         }
+                    }
+                    for h in &hubs {
+                        h.close();
+                    }
+                    for q in &queues {
+                        q.close();
                     }
                     for b in backends {
                         if let Err(e) = StoreBackend::shut(b.backend, b.gate).await {
@@ -410,11 +480,15 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
     let (mut providers, mut cache_providers) = (HashMap::new(), HashMap::new());
     let (mut limits, mut ttls) = (MemoryLimits::default(), Default::default());
     let mut layer = CacheLayerConfig::default();
+    let (mut signal_cache, mut write_behind) = (Some(SignalCacheConfig::default()), Some(WriteBehindConfig::default()));
     if let Some(o) = &opts {
+        const OPTIONS: [&str; 8] =
+            ["backends", "providers", "cacheProviders", "memory", "cacheLayer", "signalCache", "writeBehind", "logger"];
         for (key, _) in entries(o)? {
-            if !["backends", "providers", "cacheProviders", "memory", "cacheLayer", "logger"].contains(&key.as_str()) {
+            if !OPTIONS.contains(&key.as_str()) {
                 return Err(StoreError::invalid_config(format!(
-                    "options.{key} is not a createStore option; use backends, providers, cacheProviders, memory, cacheLayer, logger"
+                    "options.{key} is not a createStore option; use {}",
+                    OPTIONS.join(", ")
                 )));
             }
         }
@@ -442,6 +516,8 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
             ttls = cache_ttls_with_overrides(&number_pairs(&memory.field("cacheTtlMs")?)?, "memory.cacheTtlMs")?;
         }
         layer = parse_cache_layer(o)?;
+        signal_cache = parse_signal_cache(o, &limits)?;
+        write_behind = parse_write_behind(o)?;
         let logger = o.field("logger")?;
         if !logger.is_nullish() && logger.type_of() != sys::ValueType::napi_object {
             return Err(StoreError::invalid_config("logger must be a logger object (pino-like: info, warn, error, …)"));
@@ -449,8 +525,9 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
     }
     let names: Vec<String> = backends.iter().map(|(n, _)| n.clone()).collect();
     let resolved = resolve_providers(&names, &providers, &cache_providers)?;
-    let memory = Route { backend: Arc::new(MemoryBackend::new(limits, ttls)), gate: Gate::root("the memory provider"), durable: false };
-    let none = Route { backend: Arc::new(NoopBackend::new(ttls)), gate: Gate::root("the 'none' provider"), durable: false };
+    attach_caches(&mut backends, signal_cache.as_ref(), write_behind.as_ref())?;
+    let memory = Route::plain(Arc::new(MemoryBackend::new(limits, ttls)), Gate::root("the memory provider"), false);
+    let none = Route::plain(Arc::new(NoopBackend::new(ttls)), Gate::root("the 'none' provider"), false);
     let mut routes = HashMap::new();
     for (domain, provider) in resolved {
         let route = match provider {
@@ -480,6 +557,45 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
     })
 }
 
+/// Gives each distinct user backend its Signal cache hub and write-behind
+/// queue (shared by every name it is listed under and every session).
+fn attach_caches(
+    backends: &mut [(String, Route)],
+    signal_cache: Option<&SignalCacheConfig>,
+    write_behind: Option<&WriteBehindConfig>,
+) -> StoreResult<()> {
+    if backends.is_empty() || (signal_cache.is_none() && write_behind.is_none()) {
+        return Ok(());
+    }
+    let runtime = napi::bindgen_prelude::within_runtime_if_available(tokio::runtime::Handle::try_current).map_err(|e| {
+        StoreError::new(ErrorCode::ConnectionFailed, format!("the async runtime is not available: {e}"))
+    })?;
+    for i in 0..backends.len() {
+        let shared = backends[..i].iter().find(|(_, r)| Arc::ptr_eq(&r.gate, &backends[i].1.gate)).map(|(_, r)| r.clone());
+        let route = &mut backends[i].1;
+        match shared {
+            Some(first) => {
+                route.hub = first.hub;
+                route.archive = first.archive;
+            }
+            // An in-process backend gains nothing from an in-process cache in front of it.
+            None if route.backend.kind() == "memory" => {}
+            None => {
+                route.hub = signal_cache.map(|c| Hub::new(Arc::clone(&route.backend), c.clone(), runtime.clone()));
+                route.archive = write_behind.map(|c| {
+                    let archive: Arc<dyn crate::write_behind::ArchiveBackend> = route.backend.clone();
+                    let backend = Arc::clone(&route.backend);
+                    let validate: crate::write_behind::queue::Validator = Arc::new(move |_sid, record| {
+                        record.texts().into_iter().try_for_each(|(field, text)| backend.check_text(field, text))
+                    });
+                    WriteBehind::with_validator(archive, c.clone(), runtime.clone(), validate)
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The backend behind a `StoreBackend` object, read through its hidden
 /// native handle: an `External` whose Rust type is checked, so no other
 /// object (not even a look-alike) can pass for a backend.
@@ -489,7 +605,7 @@ fn backend_of(value: &In) -> Option<Route> {
     }
     let handle = value.field(BACKEND_HANDLE).ok()?;
     let link = unsafe { ExternalRef::<BackendLink>::from_napi_value(handle.env, handle.value) }.ok()?;
-    Some(Route { backend: Arc::clone(&link.inner), gate: Arc::clone(&link.gate), durable: true })
+    Some(Route::plain(Arc::clone(&link.inner), Arc::clone(&link.gate), true))
 }
 
 /// zapo's `createStore`: routes each domain of every session to a backend, the

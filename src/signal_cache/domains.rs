@@ -31,7 +31,10 @@ pub struct CachedSignal {
 
 impl CachedSignal {
     pub fn new(hub: Arc<Hub>) -> Self {
-        Self { hub, held: Mutex::new(HashMap::new()) }
+        Self {
+            hub,
+            held: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The cache of `sid` (held from now on).
@@ -62,7 +65,13 @@ fn owned(values: Vec<Option<super::Versioned>>) -> Vec<Option<Blob>> {
 #[async_trait]
 impl SessionStore for CachedSignal {
     async fn has_sessions(&self, sid: &str, addresses: &[SignalAddress]) -> StoreResult<Vec<bool>> {
-        Ok(self.cache(sid).get::<Sessions>(addresses).await?.iter().map(Option::is_some).collect())
+        Ok(self
+            .cache(sid)
+            .get::<Sessions>(addresses)
+            .await?
+            .iter()
+            .map(Option::is_some)
+            .collect())
     }
 
     async fn get_sessions(&self, sid: &str, addresses: &[SignalAddress]) -> StoreResult<Vec<Option<Blob>>> {
@@ -75,7 +84,11 @@ impl SessionStore for CachedSignal {
     }
 
     async fn delete_session(&self, sid: &str, address: &SignalAddress) -> StoreResult<()> {
-        self.cache(sid).stage::<Sessions>(vec![(address.clone(), None)])?.1.wait().await
+        self.cache(sid)
+            .stage::<Sessions>(vec![(address.clone(), None)])?
+            .1
+            .wait()
+            .await
     }
 
     async fn clear(&self, sid: &str) -> StoreResult<()> {
@@ -109,7 +122,11 @@ impl IdentityStore for CachedSignal {
 impl SenderKeyStore for CachedSignal {
     async fn upsert_sender_key(&self, sid: &str, record: SenderKey) -> StoreResult<()> {
         let key = (record.group_id, record.sender);
-        self.cache(sid).stage::<SenderKeys>(vec![(key, Some(record.record))])?.1.wait().await
+        self.cache(sid)
+            .stage::<SenderKeys>(vec![(key, Some(record.record))])?
+            .1
+            .wait()
+            .await
     }
 
     /// Distributions are not cached; they go to the backend after the pending
@@ -124,10 +141,24 @@ impl SenderKeyStore for CachedSignal {
         self.backend().get_group_sender_keys(sid, group_id).await
     }
 
-    async fn get_device_sender_key(&self, sid: &str, group_id: &str, sender: &SignalAddress) -> StoreResult<Option<SenderKey>> {
+    async fn get_device_sender_key(
+        &self,
+        sid: &str,
+        group_id: &str,
+        sender: &SignalAddress,
+    ) -> StoreResult<Option<SenderKey>> {
         let key = (group_id.to_owned(), sender.clone());
-        let found = self.cache(sid).get::<SenderKeys>(std::slice::from_ref(&key)).await?.pop().flatten();
-        Ok(found.map(|(record, _)| SenderKey { group_id: key.0, sender: key.1, record: record.to_vec() }))
+        let found = self
+            .cache(sid)
+            .get::<SenderKeys>(std::slice::from_ref(&key))
+            .await?
+            .pop()
+            .flatten();
+        Ok(found.map(|(record, _)| SenderKey {
+            group_id: key.0,
+            sender: key.1,
+            record: record.to_vec(),
+        }))
     }
 
     async fn get_device_sender_key_distributions(
@@ -136,20 +167,37 @@ impl SenderKeyStore for CachedSignal {
         group_id: &str,
         senders: &[SignalAddress],
     ) -> StoreResult<Vec<Option<SenderKeyDistribution>>> {
-        self.backend().get_device_sender_key_distributions(sid, group_id, senders).await
+        self.backend()
+            .get_device_sender_key_distributions(sid, group_id, senders)
+            .await
     }
 
-    async fn delete_device_sender_key(&self, sid: &str, target: &SignalAddress, group_id: Option<&str>) -> StoreResult<u32> {
+    async fn delete_device_sender_key(
+        &self,
+        sid: &str,
+        target: &SignalAddress,
+        group_id: Option<&str>,
+    ) -> StoreResult<u32> {
         self.settle(sid).await?;
         let n = self.backend().delete_device_sender_key(sid, target, group_id).await?;
-        self.cache(sid).forget::<SenderKeys>(|(g, s)| s == target && group_id.is_none_or(|want| g == want));
+        self.cache(sid)
+            .forget::<SenderKeys>(|(g, s)| s == target && group_id.is_none_or(|want| g == want));
         Ok(n)
     }
 
-    async fn mark_forget_sender_key(&self, sid: &str, group_id: &str, participants: &[SignalAddress]) -> StoreResult<u32> {
+    async fn mark_forget_sender_key(
+        &self,
+        sid: &str,
+        group_id: &str,
+        participants: &[SignalAddress],
+    ) -> StoreResult<u32> {
         self.settle(sid).await?;
-        let n = self.backend().mark_forget_sender_key(sid, group_id, participants).await?;
-        self.cache(sid).forget::<SenderKeys>(|(g, s)| g == group_id && participants.contains(s));
+        let n = self
+            .backend()
+            .mark_forget_sender_key(sid, group_id, participants)
+            .await?;
+        self.cache(sid)
+            .forget::<SenderKeys>(|(g, s)| g == group_id && participants.contains(s));
         Ok(n)
     }
 
@@ -173,7 +221,13 @@ impl KeyStore for CachedSignal {
         self.cache(sid).stage::<Keys>(entries)?.1.wait().await
     }
 
-    async fn list_keys(&self, sid: &str, kind: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<(String, Blob)>> {
+    async fn list_keys(
+        &self,
+        sid: &str,
+        kind: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, Blob)>> {
         self.settle(sid).await?;
         self.backend().list_keys(sid, kind, after, limit).await
     }

@@ -152,6 +152,12 @@ impl SessionCache {
             .into_iter()
             .map(|(k, v)| K::write(&k, v.clone()).map(|w| (k, v, w)))
             .collect::<StoreResult<_>>()?;
+        // Refused now, not after a deferred write was acknowledged.
+        for (_, _, w) in &writes {
+            for (field, text) in texts(w) {
+                self.hub.backend.check_text(field, text)?;
+            }
+        }
         let mut staged = Vec::with_capacity(writes.len());
         let mut generations = Vec::with_capacity(writes.len());
         let over_limit = {
@@ -247,6 +253,25 @@ fn settle_fn<K: Kind>(key: K::Key) -> Settle {
             map.reverted(&key, seq)
         }
     })
+}
+
+/// The text a write stores (types and ids of the key domain are stored as bytes).
+fn texts(w: &crate::domain::signal_batch::SignalWrite) -> Vec<(&'static str, &str)> {
+    use crate::domain::signal_batch::SignalWrite;
+    match w {
+        SignalWrite::Session { address, .. } | SignalWrite::Identity { address, .. } => {
+            vec![
+                ("address.user", address.user.as_str()),
+                ("address.server", address.server.as_str()),
+            ]
+        }
+        SignalWrite::SenderKey(r) => vec![
+            ("groupId", r.group_id.as_str()),
+            ("sender.user", r.sender.user.as_str()),
+            ("sender.server", r.sender.server.as_str()),
+        ],
+        SignalWrite::Key(_) => Vec::new(),
+    }
 }
 
 fn versioned(l: Lookup) -> Option<Versioned> {

@@ -22,16 +22,15 @@ use tokio::sync::Notify;
 
 use super::config::WriteBehindConfig;
 use super::record::{Archive, Record};
-use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::domain::messages::{MessageStore, StoredMessage};
-use crate::domain::threads::{StoredThread, ThreadStore};
+use crate::domain::contacts::StoredContact;
+use crate::domain::messages::StoredMessage;
+use crate::domain::threads::StoredThread;
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
 type GroupKey = (Arc<str>, Archive);
 
 /// What the queue writes to and reads through: the archive domains of a backend.
-pub trait ArchiveBackend: MessageStore + ThreadStore + ContactStore + Send + Sync {}
-impl<T: MessageStore + ThreadStore + ContactStore + Send + Sync + ?Sized> ArchiveBackend for T {}
+pub use crate::domain::ArchiveStore as ArchiveBackend;
 
 #[derive(Default)]
 struct Group {
@@ -40,6 +39,9 @@ struct Group {
     /// A failed batch waits until then before the group is written again.
     retry_at: Option<Instant>,
     attempts: u32,
+    /// A batch failed for a reason other than the connection: write one
+    /// record at a time until the culprit is found.
+    isolate: bool,
 }
 
 impl Group {
@@ -62,6 +64,8 @@ struct State {
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct WriteBehindStats {
+    /// Records the backend refused for good (e.g. too large), after retries; reported, never hidden.
+    pub rejected: u64,
     pub pending_keys: u64,
     pub in_flight_keys: u64,
     pub batches: u64,
@@ -89,11 +93,22 @@ pub struct WriteBehind {
     started: AtomicBool,
     closed: AtomicBool,
     batches: AtomicU64,
+    /// Bumped when a batch lands, so a read can tell that its snapshot of the queue went stale.
+    landed: AtomicU64,
     flushed: AtomicU64,
     retries: AtomicU64,
     failures: AtomicU64,
+    rejected: AtomicU64,
     last_error: Mutex<Option<(ErrorCode, String)>>,
+    validate: Option<Validator>,
 }
+
+/// Checks a record (and its session id) before it is acknowledged, so a
+/// write the backend can never take is refused to its caller, not queued.
+pub type Validator = Arc<dyn Fn(&str, &Record) -> StoreResult<()> + Send + Sync>;
+
+/// Attempts a record the backend refuses alone (not for the connection) gets before it is rejected.
+const MAX_RECORD_ATTEMPTS: u32 = 5;
 
 impl WriteBehind {
     pub fn new(
@@ -111,11 +126,28 @@ impl WriteBehind {
             started: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             batches: AtomicU64::new(0),
+            landed: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             failures: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
             last_error: Mutex::new(None),
+            validate: None,
         })
+    }
+
+    /// [`WriteBehind::new`] with a check every record passes before it is queued.
+    pub fn with_validator(
+        backend: Arc<dyn ArchiveBackend>,
+        config: WriteBehindConfig,
+        runtime: tokio::runtime::Handle,
+        validate: Validator,
+    ) -> Arc<Self> {
+        let mut queue = Self::new(backend, config, runtime);
+        if let Some(q) = Arc::get_mut(&mut queue) {
+            q.validate = Some(validate);
+        }
+        queue
     }
 
     pub fn config(&self) -> &WriteBehindConfig {
@@ -125,6 +157,11 @@ impl WriteBehind {
     /// Queues `records` of one session; resolves once they are queued (waiting
     /// for room when the queue is full). Later writes of a queued key coalesce into it.
     pub async fn enqueue(self: &Arc<Self>, sid: &str, records: Vec<Record>) -> StoreResult<()> {
+        if let Some(validate) = &self.validate {
+            for r in &records {
+                validate(sid, r)?;
+            }
+        }
         let sid: Arc<str> = Arc::from(sid);
         let mut records = records.into_iter().peekable();
         while records.peek().is_some() {
@@ -184,6 +221,11 @@ impl WriteBehind {
             out.push(r.clone());
         }
         out
+    }
+
+    /// Changes whenever a batch lands (see [`WriteBehind::pending`]).
+    pub fn landed(&self) -> u64 {
+        self.landed.load(Ordering::Acquire)
     }
 
     /// Drops queued (not in-flight) writes of `key`, before a delete.
@@ -263,6 +305,7 @@ impl WriteBehind {
             in_flight += g.in_flight.as_ref().map_or(0, HashMap::len) as u64;
         }
         WriteBehindStats {
+            rejected: self.rejected.load(Ordering::Relaxed),
             pending_keys: pending,
             in_flight_keys: in_flight,
             batches: self.batches.load(Ordering::Relaxed),
@@ -270,6 +313,17 @@ impl WriteBehind {
             retries: self.retries.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
         }
+    }
+
+    /// Keys of `sid` queued or in flight.
+    pub fn session_keys(&self, sid: &str) -> usize {
+        self.state
+            .lock()
+            .groups
+            .iter()
+            .filter(|(k, _)| &*k.0 == sid)
+            .map(|(_, g)| g.keys())
+            .sum()
     }
 
     /// Keys queued or in flight (never more than `max_pending_keys`).
@@ -329,7 +383,12 @@ impl WriteBehind {
                 next_retry = Some(next_retry.map_or(at, |n| n.min(at)));
                 continue;
             }
-            let n = group.pending.len().min(self.config.max_batch_size.max(1));
+            let size = if group.isolate {
+                1
+            } else {
+                self.config.max_batch_size.max(1)
+            };
+            let n = group.pending.len().min(size);
             let taken: Vec<(String, Record)> = group.pending.drain(..n).collect();
             group.in_flight = Some(taken.iter().map(|(k, r)| (k.clone(), r.clone())).collect());
             out.push((key.clone(), taken.into_iter().map(|(_, r)| r).collect()));
@@ -354,14 +413,31 @@ impl WriteBehind {
             group.in_flight = None;
             match &result {
                 Ok(()) => {
+                    self.landed.fetch_add(1, Ordering::AcqRel);
                     group.attempts = 0;
                     group.retry_at = None;
+                    group.isolate &= !group.pending.is_empty();
                     // Keys written again meanwhile are still pending; they keep their count.
                     let done = records.iter().filter(|r| !group.pending.contains_key(r.key())).count();
                     state.keys = state.keys.saturating_sub(done);
                 }
+                Err(err)
+                    if err.code != ErrorCode::ConnectionFailed
+                        && n == 1
+                        && group.attempts + 1 >= MAX_RECORD_ATTEMPTS =>
+                {
+                    // This very record is refused, again and again: report it and let the rest through.
+                    group.attempts = 0;
+                    group.retry_at = None;
+                    let done = records.iter().filter(|r| !group.pending.contains_key(r.key())).count();
+                    state.keys = state.keys.saturating_sub(done);
+                    self.rejected.fetch_add(1, Ordering::Relaxed);
+                    *self.last_error.lock() =
+                        Some((err.code, format!("a record was rejected for good: {}", err.message)));
+                }
                 Err(err) => {
                     group.attempts += 1;
+                    group.isolate |= err.code != ErrorCode::ConnectionFailed && n > 1;
                     group.retry_at = Some(Instant::now() + self.config.backoff(group.attempts));
                     // Back under the newer writes of the same keys, ahead of the rest.
                     let mut restored: IndexMap<String, Record> = IndexMap::with_capacity(n + group.pending.len());

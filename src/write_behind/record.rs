@@ -36,6 +36,39 @@ impl Record {
         }
     }
 
+    /// Every text field, named as in the JS record (for up-front checks).
+    #[allow(clippy::needless_lifetimes)]
+    pub fn texts<'a>(&'a self) -> Vec<(&'static str, &'a str)> {
+        fn opt<'a>(name: &'static str, v: &'a Option<String>) -> Option<(&'static str, &'a str)> {
+            v.as_deref().map(|v| (name, v))
+        }
+        match self {
+            Record::Message(m) => [Some(("id", m.id.as_str())), Some(("threadJid", m.thread_jid.as_str()))]
+                .into_iter()
+                .chain([
+                    opt("senderJid", &m.sender_jid),
+                    opt("participantJid", &m.participant_jid),
+                ])
+                .flatten()
+                .collect(),
+            Record::Thread(t) => [Some(("jid", t.jid.as_str())), opt("name", &t.name)]
+                .into_iter()
+                .flatten()
+                .collect(),
+            Record::Contact(c) => [
+                Some(("jid", c.jid.as_str())),
+                opt("displayName", &c.display_name),
+                opt("pushName", &c.push_name),
+                opt("lid", &c.lid),
+                opt("phoneNumber", &c.phone_number),
+                opt("username", &c.username),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        }
+    }
+
     /// `newer` written after `self`: messages are replaced whole, threads and
     /// contacts merge field by field (what the backends' upserts do).
     pub fn absorb(&mut self, newer: Record) {

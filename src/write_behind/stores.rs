@@ -18,25 +18,46 @@ pub struct Archived {
     pub backend: Arc<dyn ArchiveBackend>,
 }
 
+/// Reads racing a landing batch retry this often before they wait for the group instead.
+const LAYERED_ATTEMPTS: usize = 8;
+
 impl Archived {
     /// The stored record with the queued versions of it applied in order.
-    fn layered(&self, sid: &str, archive: Archive, key: &str, stored: Option<Record>) -> Option<Record> {
-        self.queue
-            .pending(sid, archive, key)
-            .into_iter()
-            .fold(stored, |acc, newer| match acc {
-                Some(mut r) => {
-                    r.absorb(newer);
-                    Some(r)
-                }
-                None => Some(newer),
-            })
+    /// The queue is looked at before the backend read: a batch landing in
+    /// between is then in the stored record and its (idempotent) merge is
+    /// applied twice. A second landing in between could put an older queued
+    /// version over a newer stored one, so then the read is retried.
+    async fn layered<F, Fut>(&self, sid: &str, archive: Archive, key: &str, read: F) -> StoreResult<Option<Record>>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = StoreResult<Option<Record>>>,
+    {
+        for _ in 0..LAYERED_ATTEMPTS {
+            let before = self.queue.landed();
+            let queued = self.queue.pending(sid, archive, key);
+            let stored = read().await?;
+            if self.queue.landed().saturating_sub(before) <= 1 {
+                return Ok(apply(stored, queued));
+            }
+        }
+        self.queue.settle(sid, archive).await?;
+        read().await
     }
 
     /// Writes what is queued for the group, so a delete or clear of the backend is final.
     async fn before_delete(&self, sid: &str, archive: Archive) -> StoreResult<()> {
         self.queue.settle(sid, archive).await
     }
+}
+
+fn apply(stored: Option<Record>, queued: Vec<Record>) -> Option<Record> {
+    queued.into_iter().fold(stored, |acc, newer| match acc {
+        Some(mut r) => {
+            r.absorb(newer);
+            Some(r)
+        }
+        None => Some(newer),
+    })
 }
 
 #[async_trait]
@@ -88,8 +109,8 @@ impl ThreadStore for Archived {
     }
 
     async fn get_thread(&self, sid: &str, jid: &str) -> StoreResult<Option<StoredThread>> {
-        let stored = self.backend.get_thread(sid, jid).await?.map(Record::Thread);
-        Ok(match self.layered(sid, Archive::Threads, jid, stored) {
+        let read = || async { Ok(self.backend.get_thread(sid, jid).await?.map(Record::Thread)) };
+        Ok(match self.layered(sid, Archive::Threads, jid, read).await? {
             Some(Record::Thread(t)) => Some(t),
             _ => None,
         })
@@ -120,8 +141,8 @@ impl ContactStore for Archived {
     }
 
     async fn get_contact(&self, sid: &str, jid: &str) -> StoreResult<Option<StoredContact>> {
-        let stored = self.backend.get_contact(sid, jid).await?.map(Record::Contact);
-        Ok(match self.layered(sid, Archive::Contacts, jid, stored) {
+        let read = || async { Ok(self.backend.get_contact(sid, jid).await?.map(Record::Contact)) };
+        Ok(match self.layered(sid, Archive::Contacts, jid, read).await? {
             Some(Record::Contact(c)) => Some(c),
             _ => None,
         })

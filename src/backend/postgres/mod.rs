@@ -289,6 +289,10 @@ impl Backend for PostgresBackend {
         "postgres"
     }
 
+    fn check_text(&self, field: &str, value: &str) -> StoreResult<()> {
+        check(field, value)
+    }
+
     fn close(&self) -> CloseFuture<'_> {
         Box::pin(async move {
             self.closed.store(true, Ordering::Release);

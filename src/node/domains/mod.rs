@@ -17,26 +17,49 @@ macro_rules! domain_class {
             }
         }
 
+        domain_class!(@common $class);
+    };
+    // A class of a domain the Signal cache can serve: it also memoizes the JS
+    // objects of cached versions, keyed by `$key`.
+    ($(#[$doc:meta])* $class:ident, $domain:path, memo: $key:ty) => {
+        $(#[$doc])*
+        #[napi_derive::napi]
+        pub struct $class {
+            h: $crate::node::handle::Handle<dyn $domain>,
+            memo: $crate::node::domains::cached::Memo<$key>,
+        }
+
+        impl $class {
+            pub(crate) fn new(h: $crate::node::handle::Handle<dyn $domain>) -> Self {
+                Self { h, memo: Default::default() }
+            }
+        }
+
+        domain_class!(@common $class);
+    };
+    (@common $class:ident) => {
         #[napi_derive::napi]
         impl $class {
             /// Deletes everything this domain holds for the session.
             #[napi(ts_return_type = "Promise<void>")]
-            pub async fn clear(&self) -> napi::Result<$crate::node::errors::Reply<()>> {
-                self.h.call(|s, sid| async move { s.clear(&sid).await }).await
+            pub fn clear(&self, env: &napi::Env) -> napi::Result<$crate::node::js_ref::Raw> {
+                self.h.spawn(env, |s, sid| async move { s.clear(&sid).await })
             }
 
             /// Closes this object; later calls reject `STORE_CLOSED`.
-            #[napi]
-            pub async fn destroy(&self) -> napi::Result<()> {
+            #[napi(ts_return_type = "Promise<void>")]
+            pub fn destroy(&self, env: &napi::Env) -> napi::Result<$crate::node::js_ref::Raw> {
                 self.h.destroy();
-                Ok(())
+                self.h.spawn(env, |_, _| async move { Ok(()) })
             }
         }
     };
 }
 
 pub mod app_state;
+pub mod cached;
 pub mod caches;
 pub mod mailbox;
 pub mod pre_key;
+pub mod sessions;
 pub mod signal_keys;
