@@ -789,10 +789,13 @@ export interface StoreStats {
 }
 
 export interface WriteBehindStats {
+  /** Keys queued or in flight, each once (never more than `maxPendingKeys`). */
   pendingKeys: number
   inFlightKeys: number
   batches: number
   flushedRecords: number
   retries: number
   failures: number
+  /** Records the backend refused for good after retries (e.g. over a size limit): reported here, never hidden. */
+  rejected: number
 }

@@ -108,6 +108,12 @@ function sqliteFactory() {
     get dir() {
       return dir
     },
+    /** A fresh file, as a spec a child process can open (see ./specs.js). */
+    spec() {
+      if (!dir) throw new Error('sqlite factory used before setup()')
+      files += 1
+      return { kind: 'sqlite', path: path.join(dir, `spec-${files}.sqlite`) }
+    },
     make(tweaks = {}) {
       if (!dir) throw new Error('sqlite factory used before setup()')
       files += 1
@@ -135,6 +141,7 @@ function sqliteFactory() {
 function serverFactory({ name, kind, create, urlEnv, defaultUrl, textHoldsNul = true }) {
   const url = process.env[urlEnv] || defaultUrl
   const prefix = `ct${process.pid}_`
+  let specs = 0
   return {
     name,
     kind,
@@ -142,6 +149,11 @@ function serverFactory({ name, kind, create, urlEnv, defaultUrl, textHoldsNul = 
     persistent: true,
     url,
     prefix,
+    /** Its own table prefix, as a spec a child process can open (see ./specs.js). */
+    spec() {
+      specs += 1
+      return { kind, url, tablePrefix: `sp${process.pid}_${specs}_` }
+    },
     make(tweaks = {}) {
       const open = () => {
         const backend = create({

@@ -167,17 +167,21 @@ impl From<CacheStats> for JsCacheStats {
 
 #[napi(object, js_name = "WriteBehindStats")]
 pub struct JsWriteBehindStats {
+    /// Keys queued or in flight, each once (never more than `maxPendingKeys`).
     pub pending_keys: f64,
     pub in_flight_keys: f64,
     pub batches: f64,
     pub flushed_records: f64,
     pub retries: f64,
     pub failures: f64,
+    /// Records the backend refused for good after retries (e.g. over a size limit): reported here, never hidden.
+    pub rejected: f64,
 }
 
 impl From<WriteBehindStats> for JsWriteBehindStats {
     fn from(s: WriteBehindStats) -> Self {
         Self {
+            rejected: s.rejected as f64,
             pending_keys: s.pending_keys as f64,
             in_flight_keys: s.in_flight_keys as f64,
             batches: s.batches as f64,
@@ -212,6 +216,7 @@ pub fn store_stats(routes: &[Route], sessions: usize) -> JsStoreStats {
         wb.flushed_records += s.flushed_records;
         wb.retries += s.retries;
         wb.failures += s.failures;
+        wb.rejected += s.rejected;
     }
     JsStoreStats {
         sessions: u32::try_from(sessions).unwrap_or(u32::MAX),

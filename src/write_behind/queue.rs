@@ -66,6 +66,7 @@ struct State {
 pub struct WriteBehindStats {
     /// Records the backend refused for good (e.g. too large), after retries; reported, never hidden.
     pub rejected: u64,
+    /// Keys queued or in flight, each counted once (what `max_pending_keys` bounds).
     pub pending_keys: u64,
     pub in_flight_keys: u64,
     pub batches: u64,
@@ -299,11 +300,8 @@ impl WriteBehind {
 
     pub fn stats(&self) -> WriteBehindStats {
         let state = self.state.lock();
-        let (mut pending, mut in_flight) = (0, 0);
-        for g in state.groups.values() {
-            pending += g.pending.len() as u64;
-            in_flight += g.in_flight.as_ref().map_or(0, HashMap::len) as u64;
-        }
+        let in_flight: u64 = state.groups.values().map(|g| g.in_flight.as_ref().map_or(0, HashMap::len) as u64).sum();
+        let pending = state.keys as u64;
         WriteBehindStats {
             rejected: self.rejected.load(Ordering::Relaxed),
             pending_keys: pending,
