@@ -211,6 +211,11 @@ function redisFactory() {
         con.close()
       }
     },
+    /** Its own key prefix (under this run's), as a spec a child process can open (see ./specs.js). */
+    spec() {
+      made += 1
+      return { kind: 'redis', url, keyPrefix: `${base}${made}:` }
+    },
     make(tweaks = {}) {
       made += 1
       const keyPrefix = `${base}${made}:`
