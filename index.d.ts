@@ -252,6 +252,44 @@ export interface RedisStoreOptions {
   logger?: StoreLogger
 }
 
+/** The MongoClient options wastore honours (names as in the Node driver). */
+export interface MongoClientOptions {
+  /** How long a call waits for a usable server before STORE_CONNECTION_FAILED (default 10000 ms, or the URI's). */
+  serverSelectionTimeoutMS?: number
+  /** Opening one connection may take this long (default 10000 ms, or the URI's). */
+  connectTimeoutMS?: number
+  /** Upper bound of each server call (default 30000 ms). */
+  timeoutMS?: number
+  /** Pooled connections (default 10 / 0, or the URI's). */
+  maxPoolSize?: number
+  minPoolSize?: number
+  /** Idle connections close after this long. */
+  maxIdleTimeMS?: number
+  /** Sent in the handshake (default `wastore`). */
+  appName?: string
+}
+
+export interface MongoConnectionOptions {
+  /** `mongodb://user:password@host:27017[,host2…]/[database][?options]` (no `mongodb+srv://`). */
+  uri: string
+  /** The database; defaults to the one named in the URI path. */
+  database?: string
+  options?: MongoClientOptions
+}
+
+export interface MongoStoreOptions {
+  /** zapo's form: `{ uri, database, options }` (a Node driver `Db` object cannot be shared). */
+  db?: MongoConnectionOptions
+  /** Shorthand for `db.uri` / `db.database` / `db.options`. */
+  uri?: string
+  database?: string
+  options?: MongoClientOptions
+  /** Prepended to every collection name (default `wastore_`): letters, digits and `_`. */
+  collectionPrefix?: string
+  cacheTtlMs?: CacheTtlOptions
+  logger?: StoreLogger
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -504,7 +542,7 @@ export declare class Store {
 /** A storage backend shared by any number of sessions. */
 export declare class StoreBackend {
   /** Which backend this is. */
-  get kind(): 'memory' | 'sqlite' | 'postgres' | 'mysql' | 'redis'
+  get kind(): 'memory' | 'sqlite' | 'postgres' | 'mysql' | 'redis' | 'mongo'
   /** zapo `WaStoreBackend.stores`: per-domain factories taking a sessionId. */
   get stores(): { readonly auth: (sessionId: string) => AuthStore; readonly signal: (sessionId: string) => SignalStore; readonly preKey: (sessionId: string) => PreKeyStore; readonly session: (sessionId: string) => SessionStore; readonly identity: (sessionId: string) => IdentityStore; readonly senderKey: (sessionId: string) => SenderKeyStore; readonly appState: (sessionId: string) => AppStateStore; readonly privacyToken: (sessionId: string) => PrivacyTokenStore; readonly messages: (sessionId: string) => MessageStore; readonly threads: (sessionId: string) => ThreadStore; readonly contacts: (sessionId: string) => ContactStore }
   /** zapo `WaStoreBackend.caches`: per-domain factories taking a sessionId. */
@@ -596,6 +634,9 @@ export interface ChatMetadataSnapshot {
 
 /** The in-memory backend, pluggable like any other (data lives as long as the process). */
 export declare function createMemoryStore(options?: MemoryStoreOptions): StoreBackend
+
+/** A MongoDB backend (official Rust driver). Many sessions and processes share one database. */
+export declare function createMongoStore(options: MongoStoreOptions): StoreBackend
 
 /** A MySQL / MariaDB backend (sqlx, InnoDB, utf8mb4). Many sessions and processes share one database. */
 export declare function createMysqlStore(options: MysqlStoreOptions): StoreBackend

@@ -855,6 +855,7 @@ module.exports.StoreBackend = nativeBinding.StoreBackend
 module.exports.StoreSession = nativeBinding.StoreSession
 module.exports.ThreadStore = nativeBinding.ThreadStore
 module.exports.createMemoryStore = nativeBinding.createMemoryStore
+module.exports.createMongoStore = nativeBinding.createMongoStore
 module.exports.createMysqlStore = nativeBinding.createMysqlStore
 module.exports.createPostgresStore = nativeBinding.createPostgresStore
 module.exports.createRedisStore = nativeBinding.createRedisStore

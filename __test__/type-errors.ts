@@ -4,7 +4,7 @@
  * (not `any`/`unknown` parameters). Checked by __test__/typescript.test.js with
  * `tsc --noEmit --strict`; never run.
  */
-import { createSqliteStore, createStore, type Store } from '..'
+import { createMongoStore, createSqliteStore, createStore, type Store } from '..'
 
 export function typeErrorsAreCaught(store: Store): void {
   // @ts-expect-error a session id is a string
@@ -23,6 +23,10 @@ export function typeErrorsAreCaught(store: Store): void {
   void store.session('x').mailbox
   // @ts-expect-error the sqlite backend needs a path
   createSqliteStore({})
+  // @ts-expect-error a MongoDB URI is a string
+  createMongoStore({ uri: 27017 })
+  // @ts-expect-error zapo's db form needs a uri
+  createMongoStore({ db: { database: 'wa' } })
   // @ts-expect-error unknown provider domain
   createStore({ providers: { bogus: 'memory' } })
 }

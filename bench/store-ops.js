@@ -19,8 +19,9 @@ const crypto = require('node:crypto')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { execFileSync } = require('node:child_process')
 const { performance } = require('node:perf_hooks')
+
+const { machineInfo, fmtNum, fmtMs, fmtRatio } = require('./lib')
 
 const { createStore, createSqliteStore } = require('..')
 
@@ -162,31 +163,6 @@ async function runCase(session, workload, concurrency) {
 }
 
 // ---------------------------------------------------------------- output --
-function machineInfo() {
-  let commit = null
-  try {
-    const git = (...args) => execFileSync('git', args, { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
-    commit = git('rev-parse', '--short', 'HEAD')
-    // Built from uncommitted Rust changes? Then the commit alone does not identify the code.
-    if (git('status', '--porcelain', '--', 'src', 'Cargo.toml', 'Cargo.lock')) commit += '-dirty'
-  } catch {}
-  const cpus = os.cpus()
-  return {
-    date: new Date().toISOString(),
-    cpu: cpus[0] ? cpus[0].model.trim() : 'unknown',
-    cpus: cpus.length,
-    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    loadAvg1m: Math.round(os.loadavg()[0] * 100) / 100,
-    node: process.version,
-    wastore: require('../package.json').version,
-    commit,
-  }
-}
-
-const fmtNum = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-')
-const fmtMs = (x) => (Number.isFinite(x) ? (x < 0.1 ? x.toFixed(4) : x < 10 ? x.toFixed(3) : x.toFixed(1)) : '-')
-const fmtRatio = (x) => (Number.isFinite(x) ? `${x >= 10 ? x.toFixed(1) : x >= 0.1 ? x.toFixed(2) : x.toPrecision(2)}x` : '-')
 
 function table(rows) {
   const header = ['workload', 'conc', 'impl', 'ops/s', 'records/s', 'p50 ms', 'p99 ms', 'vs map']

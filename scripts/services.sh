@@ -8,23 +8,25 @@
 #
 # Which services are ensured
 # --------------------------
-#   WASTORE_SERVICES  space- or comma-separated list, from: postgres mariadb redis
-#                     (aliases: postgresql, pg, mysql).
+#   WASTORE_SERVICES  space- or comma-separated list, from: postgres mariadb redis mongo
+#                     (aliases: postgresql, pg, mysql, mongodb).
 #                     Default: the set the current tests need (see DEFAULT_SERVICES).
 #   WASTORE_SERVICE_TIMEOUT  seconds to wait for each server to answer (default 60).
 #
-# The default grows with the test suite: it is the set of servers the current
-# tests need. When a backend issue adds tests against a server, add that
-# server's name to DEFAULT_SERVICES below in the same change.
+# The default is what the test suite exercises: when a backend adds tests against
+# a server, that server's name joins DEFAULT_SERVICES below in the same change.
 #
 # Endpoints the tests may rely on once enabled:
 #   postgres  127.0.0.1:5432, user postgres, trust auth (no password)
 #   mariadb   127.0.0.1:3306, user root, no password
 #   redis     127.0.0.1:6379, no auth, no persistence (tests use their own key
 #             prefixes and delete only their own keys; nothing is flushed)
+#   mongo     127.0.0.1:27017, no auth: nx-27017 (a MongoDB-wire-protocol server
+#             backed by SQLite, from PyPI, pinned) in a virtualenv, because Debian
+#             ships no MongoDB server. Test database: wastore_test.
 set -euo pipefail
 
-DEFAULT_SERVICES="postgres mariadb redis"   # grows with the tests: next a MongoDB-wire server
+DEFAULT_SERVICES="postgres mariadb redis mongo"   # grows with the tests
 
 TIMEOUT="${WASTORE_SERVICE_TIMEOUT:-60}"
 TEST_DB=wastore_test   # the database the test suites use (see scripts/test.sh)
@@ -32,6 +34,12 @@ TEST_USER=wastore      # an unprivileged user that owns it (no password, loopbac
 PG_PORT=5432
 MARIADB_PORT=3306
 REDIS_PORT=6379
+MONGO_PORT=27017
+NX_VERSION=0.8.1    # nx-27017, and its dependencies, pinned: a server the tests can trust to stay the same
+NX_PINS="nx-27017==$NX_VERSION neosqlite==1.17.2 pymongo==4.20.0 dnspython==2.9.2"
+NX_VENV="${WASTORE_NX_VENV:-/opt/wastore-nx27017}"
+NX_DATA=/var/lib/wastore-nx27017
+NX_LOG=/var/log/wastore-nx27017/server.log
 
 log()  { printf '[services] %s\n' "$*"; }
 die()  { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -84,6 +92,13 @@ apt_install() {
   fi
   command -v apt-get >/dev/null 2>&1 || die "'$bin' is missing and apt-get is not available to install: $*"
   log "'$bin' not found; installing: $*"
+  apt_packages "$@"
+  command -v "$bin" >/dev/null 2>&1 || [ -x "$bin" ] || die "installed $* but '$bin' is still missing"
+}
+
+# apt_packages <package...>: install the packages (no binary to check).
+apt_packages() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get is not available to install: $*"
   local need_update=0 pkg
   if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
     need_update=1
@@ -101,7 +116,6 @@ apt_install() {
   fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
     || die "apt-get install $* failed"
-  command -v "$bin" >/dev/null 2>&1 || [ -x "$bin" ] || die "installed $* but '$bin' is still missing"
 }
 
 # ---------------------------------------------------------------- PostgreSQL --
@@ -249,6 +263,58 @@ ensure_redis() {
   log "redis ready: redis://127.0.0.1:$REDIS_PORT"
 }
 
+# ---------------------------------------------------------- MongoDB (wire) --
+# nx-27017 speaks the MongoDB wire protocol over SQLite files (one per database
+# under $NX_DATA). It is a stand-in for tests: see __test__/README.md for what it
+# cannot prove about a real MongoDB server.
+nx_python() { "$NX_VENV/bin/python" "$@"; }
+# A real handshake + ping with the venv's pymongo (bounded by a 2 s server selection).
+mongo_answers() {
+  nx_python -c "import sys; from pymongo import MongoClient
+c = MongoClient('mongodb://127.0.0.1:$MONGO_PORT', serverSelectionTimeoutMS=2000, connectTimeoutMS=2000)
+sys.exit(0 if c.admin.command('ping').get('ok') == 1 else 1)"
+}
+nx_installed() {
+  [ -x "$NX_VENV/bin/nx-27017" ] && [ "$("$NX_VENV/bin/pip" show nx-27017 2>/dev/null | sed -n 's/^Version: //p')" = "$NX_VERSION" ]
+}
+
+ensure_mongo() {
+  if ! nx_installed; then
+    apt_install python3 python3 python3-venv
+    python3 -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] < (3, 15) else 1)' \
+      || die "nx-27017 $NX_VERSION needs Python 3.10 to 3.14; python3 is $(python3 --version 2>&1)"
+    log "installing nx-27017 $NX_VERSION into $NX_VENV"
+    if ! python3 -m venv "$NX_VENV" >/dev/null 2>&1; then
+      # Debian splits venv/ensurepip out of python3.
+      apt_packages python3-venv
+      rm -rf "$NX_VENV"
+      python3 -m venv "$NX_VENV" || die "python3 -m venv $NX_VENV failed"
+    fi
+    "$NX_VENV/bin/pip" install --disable-pip-version-check -q $NX_PINS \
+      || die "pip install $NX_PINS into $NX_VENV failed"
+    nx_installed || die "installed nx-27017 but $NX_VENV/bin/nx-27017 $NX_VERSION is still missing"
+  fi
+
+  if mongo_answers >/dev/null 2>&1; then
+    log "mongo (nx-27017) already running (127.0.0.1:$MONGO_PORT)"
+  else
+    as_root install -d -m 0755 "$NX_DATA" "$(dirname "$NX_LOG")"
+    log "starting nx-27017 $NX_VERSION (data in $NX_DATA)"
+    # -d double-forks into the background; --data-dir keeps one SQLite file per database.
+    as_root "$NX_VENV/bin/nx-27017" -d --host 127.0.0.1 -p "$MONGO_PORT" --data-dir "$NX_DATA" \
+      --db "$NX_DATA/default.db" --log-file "$NX_LOG" --pid-file "$NX_DATA/nx-27017.pid" \
+      || die "could not start nx-27017; see $NX_LOG"
+    wait_for "mongo (nx-27017, 127.0.0.1:$MONGO_PORT)" mongo_answers \
+      || die "nx-27017 did not answer a ping on 127.0.0.1:$MONGO_PORT within ${TIMEOUT}s; see $NX_LOG: $(tail -n 5 "$NX_LOG" 2>/dev/null)"
+  fi
+  if [ "$FRESH" = 1 ]; then
+    nx_python -c "from pymongo import MongoClient
+MongoClient('mongodb://127.0.0.1:$MONGO_PORT', serverSelectionTimeoutMS=5000).drop_database('$TEST_DB')" \
+      || die "could not drop the MongoDB test database $TEST_DB"
+  fi
+  log "mongo ready: mongodb://127.0.0.1:$MONGO_PORT (test database $TEST_DB)"
+}
+
 # ---------------------------------------------------------------------- main --
 main() {
   FRESH=0
@@ -265,7 +331,8 @@ main() {
       postgres|postgresql|pg) services+=(postgres) ;;
       mariadb|mysql)          services+=(mariadb) ;;
       redis)                  services+=(redis) ;;
-      *) die "unknown service '$s' in WASTORE_SERVICES (known: postgres mariadb redis)" ;;
+      mongo|mongodb)          services+=(mongo) ;;
+      *) die "unknown service '$s' in WASTORE_SERVICES (known: postgres mariadb redis mongo)" ;;
     esac
   done
 

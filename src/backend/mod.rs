@@ -2,8 +2,10 @@
 
 #[cfg(test)]
 pub mod conformance;
+pub mod dedupe;
 pub mod json_list;
 pub mod memory;
+pub mod mongo;
 pub mod noop;
 pub mod pool;
 pub mod mysql;

@@ -94,6 +94,21 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}://{masked}@{host}{slash}{tail}")
 }
 
+/// Replaces the password of `url` (if any) inside `text` (driver messages may quote it).
+pub fn scrub_password(text: &str, url: &str) -> String {
+    let password = url
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
+        .and_then(|authority| authority.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, pw)| pw)
+        .filter(|pw| !pw.is_empty());
+    match password {
+        Some(pw) => text.replace(pw, "***"),
+        None => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use napi::sys;
 use napi_derive::napi;
 
 use crate::backend::memory::MemoryBackend;
+use crate::backend::mongo::{MongoBackend, MongoOptions};
 use crate::backend::mysql::MysqlBackend;
 use crate::backend::pool::{PoolOptions, ServerStoreOptions};
 use crate::backend::postgres::PostgresBackend;
@@ -165,7 +166,7 @@ impl StoreBackend {
 #[napi]
 impl StoreBackend {
     /// Which backend this is.
-    #[napi(getter, ts_return_type = "'memory' | 'sqlite' | 'postgres' | 'mysql' | 'redis'")]
+    #[napi(getter, ts_return_type = "'memory' | 'sqlite' | 'postgres' | 'mysql' | 'redis' | 'mongo'")]
     pub fn kind(&self) -> String {
         self.inner.kind().to_owned()
     }
@@ -493,4 +494,69 @@ fn parse_redis(options: &In) -> StoreResult<RedisOptions> {
 pub fn create_redis_store(env: Env, options: Unknown) -> Result<StoreBackend> {
     let opts = options_object(&env, Some(options), "options").and_then(|o| parse_redis(&o)).or_throw(&env)?;
     Ok(StoreBackend::new(Arc::new(RedisBackend::new(opts).or_throw(&env)?)))
+}
+
+/// zapo's MongoDB options: `{ uri, database, collectionPrefix?, cacheTtlMs?, options? }` or
+/// `{ db: { uri, database, options? } }`. `options` takes a few MongoClient option names.
+fn parse_mongo(options: &In) -> StoreResult<MongoOptions> {
+    reject_unknown(options, &["uri", "database", "db", "options", "collectionPrefix", "cacheTtlMs", "logger"])?;
+    let text = |obj: &In, name: &str| -> StoreResult<Option<String>> { obj.field(name)?.opt_string().map_err(as_config) };
+    let db = options.field("db")?;
+    let (source, client_options) = if db.is_nullish() {
+        (options.clone(), options.field("options")?)
+    } else {
+        for key in ["uri", "database", "options"] {
+            if !options.field(key)?.is_nullish() {
+                return Err(StoreError::invalid_config(format!(
+                    "options.{key}: give either db: {{ uri, database, options }} or uri/database/options, not both"
+                )));
+            }
+        }
+        let db = db.object().map_err(as_config)?;
+        reject_unknown(&db, &["uri", "database", "options"]).map_err(|e| {
+            StoreError::invalid_config(format!("{} (a MongoDB Db object cannot be shared: wastore connects with its own native driver)", e.message))
+        })?;
+        let client_options = db.field("options")?;
+        (db, client_options)
+    };
+    let uri = text(&source, "uri")?.ok_or_else(|| {
+        StoreError::invalid_config(format!("{}.uri is required (e.g. mongodb://127.0.0.1:27017/wa)", source.path))
+    })?;
+    let database = text(&source, "database")?;
+    let mut mongo = MongoOptions::new(uri, database);
+    if let Some(prefix) = text(options, "collectionPrefix")? {
+        mongo.collection_prefix = prefix;
+    }
+    mongo.cache_ttls = read_cache_ttls(options, "cacheTtlMs")?;
+    if !client_options.is_nullish() {
+        let o = client_options.object().map_err(as_config)?;
+        const KEYS: [&str; 7] =
+            ["serverSelectionTimeoutMS", "connectTimeoutMS", "timeoutMS", "maxPoolSize", "minPoolSize", "maxIdleTimeMS", "appName"];
+        reject_unknown(&o, &KEYS)?;
+        mongo.server_selection_timeout_ms = opt_u64(&o, &["serverSelectionTimeoutMS"])?;
+        mongo.connect_timeout_ms = opt_u64(&o, &["connectTimeoutMS"])?;
+        if let Some(ms) = opt_u64(&o, &["timeoutMS"])? {
+            mongo.operation_timeout_ms = ms;
+        }
+        mongo.max_pool_size = opt_u64(&o, &["maxPoolSize"])?.map(|n| n.min(u64::from(u32::MAX)) as u32);
+        let min = o.field("minPoolSize")?;
+        if !min.is_nullish() {
+            let n = min.number().map_err(as_config)?;
+            if !(n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n)) {
+                return Err(StoreError::invalid_config(format!("{}.minPoolSize must be a non-negative integer, got {n}", o.path)));
+            }
+            mongo.min_pool_size = Some(n as u32);
+        }
+        mongo.max_idle_time_ms = opt_u64(&o, &["maxIdleTimeMS"])?;
+        mongo.app_name = text(&o, "appName")?;
+    }
+    mongo.validate()?;
+    Ok(mongo)
+}
+
+/// A MongoDB backend (official Rust driver). Many sessions and processes share one database.
+#[napi(catch_unwind, ts_args_type = "options: MongoStoreOptions")]
+pub fn create_mongo_store(env: Env, options: Unknown) -> Result<StoreBackend> {
+    let opts = options_object(&env, Some(options), "options").and_then(|o| parse_mongo(&o)).or_throw(&env)?;
+    Ok(StoreBackend::new(Arc::new(MongoBackend::new(opts).or_throw(&env)?)))
 }

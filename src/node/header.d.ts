@@ -251,3 +251,41 @@ export interface RedisStoreOptions {
   storeTtlMs?: StoreTtlOptions
   logger?: StoreLogger
 }
+
+/** The MongoClient options wastore honours (names as in the Node driver). */
+export interface MongoClientOptions {
+  /** How long a call waits for a usable server before STORE_CONNECTION_FAILED (default 10000 ms, or the URI's). */
+  serverSelectionTimeoutMS?: number
+  /** Opening one connection may take this long (default 10000 ms, or the URI's). */
+  connectTimeoutMS?: number
+  /** Upper bound of each server call (default 30000 ms). */
+  timeoutMS?: number
+  /** Pooled connections (default 10 / 0, or the URI's). */
+  maxPoolSize?: number
+  minPoolSize?: number
+  /** Idle connections close after this long. */
+  maxIdleTimeMS?: number
+  /** Sent in the handshake (default `wastore`). */
+  appName?: string
+}
+
+export interface MongoConnectionOptions {
+  /** `mongodb://user:password@host:27017[,host2…]/[database][?options]` (no `mongodb+srv://`). */
+  uri: string
+  /** The database; defaults to the one named in the URI path. */
+  database?: string
+  options?: MongoClientOptions
+}
+
+export interface MongoStoreOptions {
+  /** zapo's form: `{ uri, database, options }` (a Node driver `Db` object cannot be shared). */
+  db?: MongoConnectionOptions
+  /** Shorthand for `db.uri` / `db.database` / `db.options`. */
+  uri?: string
+  database?: string
+  options?: MongoClientOptions
+  /** Prepended to every collection name (default `wastore_`): letters, digits and `_`. */
+  collectionPrefix?: string
+  cacheTtlMs?: CacheTtlOptions
+  logger?: StoreLogger
+}

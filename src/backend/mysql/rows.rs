@@ -136,43 +136,8 @@ pub fn chunks_by_size<T>(items: &[T], max_rows: usize, size: impl Fn(&T) -> usiz
     out
 }
 
-/// Keeps the last value for each key, at the position of its first occurrence.
-pub fn dedupe_last<T, K: std::hash::Hash + Eq>(items: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
-    let mut position: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
-    let mut out: Vec<T> = Vec::with_capacity(items.len());
-    for item in items {
-        let k = key(&item);
-        match position.get(&k) {
-            Some(&i) => out[i] = item,
-            None => {
-                position.insert(k, out.len());
-                out.push(item);
-            }
-        }
-    }
-    out
-}
-
-/// Folds items with the same key into the first occurrence with `merge`, in order.
-pub fn dedupe_merge<T, K: std::hash::Hash + Eq>(
-    items: Vec<T>,
-    key: impl Fn(&T) -> K,
-    merge: impl Fn(&mut T, T),
-) -> Vec<T> {
-    let mut position: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
-    let mut out: Vec<T> = Vec::with_capacity(items.len());
-    for item in items {
-        let k = key(&item);
-        match position.get(&k) {
-            Some(&i) => merge(&mut out[i], item),
-            None => {
-                position.insert(k, out.len());
-                out.push(item);
-            }
-        }
-    }
-    out
-}
+/// Batch dedupe shared with the other server backends (`dedupe_merge` folds duplicates in order).
+pub use crate::backend::dedupe::{dedupe_last, dedupe_with as dedupe_merge};
 
 #[cfg(test)]
 mod tests {

@@ -34,7 +34,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
-use crate::backend::pool::{redact_url, ServerStoreOptions};
+use crate::backend::pool::{redact_url, scrub_password, ServerStoreOptions};
 use crate::domain::futures_close::CloseFuture;
 use crate::domain::Backend;
 use crate::error::{ErrorCode, StoreError, StoreResult};
@@ -206,21 +206,6 @@ async fn cleanup_loop(pool: PgPool, statements: Vec<String>, interval_ms: u64) {
             // A failed sweep is retried on the next tick; nothing waits on it.
             let _ = sqlx::query(sql).bind(now).execute(&pool).await;
         }
-    }
-}
-
-/// Replaces the password of `url` (if any) inside `text`.
-fn scrub_password(text: &str, url: &str) -> String {
-    let password = url
-        .split_once("://")
-        .map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
-        .and_then(|authority| authority.rsplit_once('@'))
-        .and_then(|(userinfo, _)| userinfo.split_once(':'))
-        .map(|(_, pw)| pw)
-        .filter(|pw| !pw.is_empty());
-    match password {
-        Some(pw) => text.replace(pw, "***"),
-        None => text.to_owned(),
     }
 }
 
