@@ -242,6 +242,7 @@ function redisFactory() {
 function mongoFactory() {
   const url = process.env.WASTORE_TEST_MONGO_URL || 'mongodb://127.0.0.1:27017'
   const prefix = `ct${process.pid}_`
+  let specs = 0
   return {
     name: 'mongo',
     kind: 'mongo',
@@ -249,6 +250,11 @@ function mongoFactory() {
     url,
     prefix,
     database: 'wastore_test',
+    /** Its own collection prefix, as a spec a child process can open (see ./specs.js). */
+    spec() {
+      specs += 1
+      return { kind: 'mongo', uri: url, database: 'wastore_test', collectionPrefix: `sp${process.pid}_${specs}_` }
+    },
     make(tweaks = {}) {
       const open = () => {
         const backend = wastore.createMongoStore({
