@@ -213,6 +213,49 @@ export interface ServerStoreOptions {
 export type PostgresStoreOptions = ServerStoreOptions
 export type MysqlStoreOptions = ServerStoreOptions
 
+/** Where a Redis server is (zapo's / ioredis' `redis` option, plain options only). */
+export interface RedisConnectionOptions {
+  /** `redis://[user[:password]@]host[:port][/db]`; instead of the parts below. `rediss://` (TLS) is not supported. */
+  url?: string
+  /** Default `127.0.0.1`. */
+  host?: string
+  /** Default 6379. */
+  port?: number
+  username?: string
+  password?: string
+  /** Database number, default 0. */
+  db?: number
+  /** Opening the connection may take this long (default 10000 ms), then STORE_CONNECTION_FAILED. */
+  connectTimeout?: number
+  /** One command, pipeline or script may take this long (default 10000 ms). */
+  commandTimeout?: number
+}
+
+/** zapo's `storeTtlMs`: opt-in sliding expiry of persistent domains (crypto domains refresh on read too; auth never expires). */
+export interface StoreTtlOptions {
+  preKeyMs?: number
+  sessionMs?: number
+  identityMs?: number
+  signalMs?: number
+  senderKeyMs?: number
+  appStateMs?: number
+  messagesMs?: number
+  threadsMs?: number
+  contactsMs?: number
+  privacyTokenMs?: number
+}
+
+export interface RedisStoreOptions {
+  /** Shorthand for `redis.url`. */
+  url?: string
+  redis?: RedisConnectionOptions
+  /** Prepended to every key (default `wastore:`); letters, digits, `_` and `:` only. */
+  keyPrefix?: string
+  cacheTtlMs?: CacheTtlOptions
+  storeTtlMs?: StoreTtlOptions
+  logger?: StoreLogger
+}
+
 /** The MongoClient options wastore honours (names as in the Node driver). */
 export interface MongoClientOptions {
   /** How long a call waits for a usable server before STORE_CONNECTION_FAILED (default 10000 ms, or the URI's). */
@@ -521,7 +564,7 @@ export declare class Store {
 /** A storage backend shared by any number of sessions. */
 export declare class StoreBackend {
   /** Which backend this is. */
-  get kind(): 'memory' | 'sqlite' | 'postgres' | 'mysql' | 'mongo'
+  get kind(): 'memory' | 'sqlite' | 'postgres' | 'mysql' | 'redis' | 'mongo'
   /** zapo `WaStoreBackend.stores`: per-domain factories taking a sessionId (plus `keys`, the adapters' domain). */
   get stores(): { readonly auth: (sessionId: string) => AuthStore; readonly signal: (sessionId: string) => SignalStore; readonly preKey: (sessionId: string) => PreKeyStore; readonly session: (sessionId: string) => SessionStore; readonly identity: (sessionId: string) => IdentityStore; readonly senderKey: (sessionId: string) => SenderKeyStore; readonly appState: (sessionId: string) => AppStateStore; readonly privacyToken: (sessionId: string) => PrivacyTokenStore; readonly messages: (sessionId: string) => MessageStore; readonly threads: (sessionId: string) => ThreadStore; readonly contacts: (sessionId: string) => ContactStore; readonly keys: (sessionId: string) => KeyStore }
   /** zapo `WaStoreBackend.caches`: per-domain factories taking a sessionId. */
@@ -624,6 +667,9 @@ export declare function createMysqlStore(options: MysqlStoreOptions): StoreBacke
 
 /** A PostgreSQL backend (sqlx). Many sessions and processes share one database. */
 export declare function createPostgresStore(options: PostgresStoreOptions): StoreBackend
+
+/** A Redis backend (redis-rs, one multiplexed connection that reconnects). Many sessions and processes share one server. */
+export declare function createRedisStore(options: RedisStoreOptions): StoreBackend
 
 /** An embedded SQLite backend (bundled SQLite, WAL). Many sessions share one file. */
 export declare function createSqliteStore(options: SqliteStoreOptions): StoreBackend

@@ -859,6 +859,7 @@ module.exports.createMemoryStore = nativeBinding.createMemoryStore
 module.exports.createMongoStore = nativeBinding.createMongoStore
 module.exports.createMysqlStore = nativeBinding.createMysqlStore
 module.exports.createPostgresStore = nativeBinding.createPostgresStore
+module.exports.createRedisStore = nativeBinding.createRedisStore
 module.exports.createSqliteStore = nativeBinding.createSqliteStore
 module.exports.createStore = nativeBinding.createStore
 module.exports.decodeValue = nativeBinding.decodeValue

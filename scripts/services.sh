@@ -19,13 +19,14 @@
 # Endpoints the tests may rely on once enabled:
 #   postgres  127.0.0.1:5432, user postgres, trust auth (no password)
 #   mariadb   127.0.0.1:3306, user root, no password
-#   redis     127.0.0.1:6379, no auth, no persistence
+#   redis     127.0.0.1:6379, no auth, no persistence (tests use their own key
+#             prefixes and delete only their own keys; nothing is flushed)
 #   mongo     127.0.0.1:27017, no auth: nx-27017 (a MongoDB-wire-protocol server
 #             backed by SQLite, from PyPI, pinned) in a virtualenv, because Debian
 #             ships no MongoDB server. Test database: wastore_test.
 set -euo pipefail
 
-DEFAULT_SERVICES="postgres mariadb mongo"   # grows with the tests (redis next)
+DEFAULT_SERVICES="postgres mariadb redis mongo"   # grows with the tests
 
 TIMEOUT="${WASTORE_SERVICE_TIMEOUT:-60}"
 TEST_DB=wastore_test   # the database the test suites use (see scripts/test.sh)

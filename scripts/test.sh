@@ -23,6 +23,7 @@ bash scripts/services.sh --fresh-test-databases || fail "scripts/services.sh cou
 # Both the Rust and the JS suites read these (defaults: the databases services.sh just made).
 export WASTORE_TEST_PG_URL="${WASTORE_TEST_PG_URL:-postgres://wastore@127.0.0.1:5432/wastore_test}"
 export WASTORE_TEST_MYSQL_URL="${WASTORE_TEST_MYSQL_URL:-mysql://wastore@127.0.0.1:3306/wastore_test}"
+export WASTORE_TEST_REDIS_URL="${WASTORE_TEST_REDIS_URL:-redis://127.0.0.1:6379/}"
 # MongoDB-wire server (nx-27017); the suites use its database wastore_test.
 export WASTORE_TEST_MONGO_URL="${WASTORE_TEST_MONGO_URL:-mongodb://127.0.0.1:27017}"
 

@@ -188,6 +188,53 @@ const mysqlFactory = () =>
   })
 
 /**
+ * Redis on the server named by WASTORE_TEST_REDIS_URL. Every make() gets its own
+ * key prefix (`wsct<pid>_<n>:`); teardown deletes this run's keys, and only them
+ * (never FLUSHDB: the server is shared).
+ */
+function redisFactory() {
+  const redisHelpers = require('./redis')
+  const url = redisHelpers.TEST_URL
+  const base = `wsct${process.pid}_`
+  let made = 0
+  return {
+    name: 'redis',
+    kind: 'redis',
+    persistent: true,
+    url,
+    prefix: base,
+    async teardown() {
+      const con = await redisHelpers.connect(url)
+      try {
+        await con.deletePrefix(base)
+      } finally {
+        con.close()
+      }
+    },
+    /** Its own key prefix (under this run's), as a spec a child process can open (see ./specs.js). */
+    spec() {
+      made += 1
+      return { kind: 'redis', url, keyPrefix: `${base}${made}:` }
+    },
+    make(tweaks = {}) {
+      made += 1
+      const keyPrefix = `${base}${made}:`
+      const open = () => {
+        const backend = wastore.createRedisStore({
+          url,
+          keyPrefix,
+          ...(tweaks.cacheTtlMs ? { cacheTtlMs: tweaks.cacheTtlMs } : {})
+        })
+        return backendTarget(backend, open)
+      }
+      const target = open()
+      target.keyPrefix = keyPrefix
+      return target
+    }
+  }
+}
+
+/**
  * MongoDB (the test server is nx-27017, a MongoDB-wire server; see __test__/README.md for what it
  * cannot prove). One collection prefix per run, in the database `wastore_test`, which
  * `npm test` recreates (scripts/services.sh --fresh-test-databases).
@@ -226,7 +273,7 @@ function mongoFactory() {
 
 /** All factories, in the order the contract suite runs them. */
 function factories() {
-  return [memoryFactory, memoryBackendFactory, sqliteFactory(), postgresFactory(), mysqlFactory(), mongoFactory()]
+  return [memoryFactory, memoryBackendFactory, sqliteFactory(), postgresFactory(), mysqlFactory(), redisFactory(), mongoFactory()]
 }
 
 module.exports = {

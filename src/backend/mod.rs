@@ -10,4 +10,5 @@ pub mod noop;
 pub mod pool;
 pub mod mysql;
 pub mod postgres;
+pub mod redis;
 pub mod sqlite;

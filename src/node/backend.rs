@@ -14,6 +14,7 @@ use crate::backend::mongo::{MongoBackend, MongoOptions};
 use crate::backend::mysql::MysqlBackend;
 use crate::backend::pool::{PoolOptions, ServerStoreOptions};
 use crate::backend::postgres::PostgresBackend;
+use crate::backend::redis::{RedisBackend, RedisOptions, RedisServer, StoreTtls};
 use crate::backend::sqlite::{SqliteBackend, SqliteOptions};
 use crate::cache_layer::{l1_limits, Cached};
 use crate::config::{cache_ttls_with_overrides, normalize_session_id, positive_integer, MemoryLimits};
@@ -172,7 +173,7 @@ impl StoreBackend {
 #[napi]
 impl StoreBackend {
     /// Which backend this is.
-    #[napi(getter, ts_return_type = "'memory' | 'sqlite' | 'postgres' | 'mysql' | 'mongo'")]
+    #[napi(getter, ts_return_type = "'memory' | 'sqlite' | 'postgres' | 'mysql' | 'redis' | 'mongo'")]
     pub fn kind(&self) -> String {
         self.inner.kind().to_owned()
     }
@@ -416,6 +417,91 @@ pub fn create_postgres_store(env: Env, options: Unknown) -> Result<StoreBackend>
 pub fn create_mysql_store(env: Env, options: Unknown) -> Result<StoreBackend> {
     let opts = options_object(&env, Some(options), "options").and_then(|o| parse_server(&o, "mysql", 3306)).or_throw(&env)?;
     Ok(StoreBackend::new(Arc::new(MysqlBackend::new(opts).or_throw(&env)?)))
+}
+
+/// zapo's Redis options: `{ redis: { host, port, username, password, db, … } }` or the
+/// shorthand `{ url }`, plus `keyPrefix`, `cacheTtlMs`, `storeTtlMs`.
+fn parse_redis(options: &In) -> StoreResult<RedisOptions> {
+    reject_unknown(options, &["url", "redis", "keyPrefix", "cacheTtlMs", "storeTtlMs", "logger"])?;
+    let text = |obj: &In, name: &str| -> StoreResult<Option<String>> { obj.field(name)?.opt_string().map_err(as_config) };
+    let conn = options.field("redis")?;
+    let conn = if conn.is_nullish() { None } else { Some(conn.object().map_err(as_config)?) };
+    const CONN_KEYS: [&str; 8] = ["url", "host", "port", "username", "password", "db", "connectTimeout", "commandTimeout"];
+    if let Some(c) = &conn {
+        reject_unknown(c, &CONN_KEYS)?;
+    }
+    let url = match (text(options, "url")?, conn.as_ref().map(|c| text(c, "url")).transpose()?.flatten()) {
+        (Some(_), Some(_)) => return Err(StoreError::invalid_config("give options.url or options.redis.url, not both")),
+        (a, b) => a.or(b),
+    };
+    let mut has_parts = false;
+    if let Some(c) = &conn {
+        for key in ["host", "port", "username", "password", "db"] {
+            has_parts |= !c.field(key)?.is_nullish();
+        }
+    }
+    let server = match (url, &conn) {
+        (Some(_), _) if has_parts => {
+            return Err(StoreError::invalid_config("options.redis: give a url or host/port/username/password/db, not both"));
+        }
+        (Some(url), _) => RedisServer::Url(url),
+        (None, Some(c)) => {
+            let port = c.field("port")?;
+            let port = if port.is_nullish() {
+                6379
+            } else {
+                let n = port.number().map_err(as_config)?;
+                if !(n.fract() == 0.0 && (1.0..=65535.0).contains(&n)) {
+                    return Err(StoreError::invalid_config(format!("{}.port must be a port number (1-65535), got {n}", c.path)));
+                }
+                n as u16
+            };
+            let db = c.field("db")?;
+            let db = if db.is_nullish() {
+                0
+            } else {
+                let n = db.number().map_err(as_config)?;
+                if !(n.fract() == 0.0 && (0.0..=65535.0).contains(&n)) {
+                    return Err(StoreError::invalid_config(format!("{}.db must be a database number (0 or more), got {n}", c.path)));
+                }
+                n as i64
+            };
+            RedisServer::Parts {
+                host: text(c, "host")?.unwrap_or_else(|| "127.0.0.1".to_owned()),
+                port,
+                username: text(c, "username")?,
+                password: text(c, "password")?,
+                db,
+            }
+        }
+        (None, None) => {
+            return Err(StoreError::invalid_config(
+                "options.url (redis://host:6379/0) or options.redis ({ host, port, ... }) is required",
+            ))
+        }
+    };
+    let mut redis = RedisOptions::new(server);
+    if let Some(prefix) = text(options, "keyPrefix")? {
+        redis.key_prefix = prefix;
+    }
+    redis.cache_ttls = read_cache_ttls(options, "cacheTtlMs")?;
+    redis.store_ttls = StoreTtls::with_overrides(&number_pairs(&options.field("storeTtlMs")?)?, "options.storeTtlMs")?;
+    if let Some(c) = &conn {
+        if let Some(ms) = opt_u64(c, &["connectTimeout"])? {
+            redis.connect_timeout_ms = ms;
+        }
+        if let Some(ms) = opt_u64(c, &["commandTimeout"])? {
+            redis.command_timeout_ms = ms;
+        }
+    }
+    Ok(redis)
+}
+
+/// A Redis backend (redis-rs, one multiplexed connection that reconnects). Many sessions and processes share one server.
+#[napi(catch_unwind, ts_args_type = "options: RedisStoreOptions")]
+pub fn create_redis_store(env: Env, options: Unknown) -> Result<StoreBackend> {
+    let opts = options_object(&env, Some(options), "options").and_then(|o| parse_redis(&o)).or_throw(&env)?;
+    Ok(StoreBackend::new(Arc::new(RedisBackend::new(opts).or_throw(&env)?)))
 }
 
 /// zapo's MongoDB options: `{ uri, database, collectionPrefix?, cacheTtlMs?, options? }` or
