@@ -208,7 +208,9 @@ for (const factory of factories()) {
       const raw = rawSql(factory, target)
       if (raw) {
         corruptValue(raw, sid, '__creds__', 'creds')
-        await assert.rejects(useBaileysAuthState(store, sid), { code: 'STORE_CORRUPTED' })
+        // A store opened on the damaged data (this one keeps the creds it wrote in its Signal cache).
+        const reopened = open(target.reopen())
+        await assert.rejects(useBaileysAuthState(reopened, sid), { code: 'STORE_CORRUPTED' })
       }
       // Decodable, but not creds (any backend).
       await store.session(sid).keys.set({ __creds__: { creds: { registrationId: 'nope' } } })
