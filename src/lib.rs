@@ -6,16 +6,20 @@
 //! - [`domain`]: the 16 store contracts (zapo's, method for method);
 //! - [`backend`]: one module per backend (memory, SQLite);
 //! - [`cache_layer`]: zapo's opt-in per-session L1 in front of a durable backend;
-//! - [`config`]: option validation shared by every factory.
+//! - [`config`]: option validation shared by every factory;
+//! - [`events`]: structured events and operation counters (logger and metrics);
+//! - [`backup`]: the portable JSONL backup format of exported records.
 //!
 //! `node` holds the napi bindings and nothing else.
 
 pub mod backend;
+pub mod backup;
 pub mod cache_layer;
 pub mod codec;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod signal_cache;
 pub mod write_behind;
 

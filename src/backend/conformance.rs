@@ -31,6 +31,7 @@ use crate::domain::sender_key::{SenderKey, SenderKeyDistribution, SenderKeyStore
 use crate::domain::session::SessionStore;
 use crate::domain::signal::{RegistrationInfo, SignalStore, SignedPreKey};
 use crate::domain::signal_batch::{SessionWrite, SignalWrite};
+use crate::domain::snapshot::{self as snap, Cursor, Record, RecordKind};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::{Backend, KeyPair, SignalAddress};
 use crate::error::ErrorCode;
@@ -65,7 +66,8 @@ pub async fn run_all(b: DynBackend) {
     signal_batch(b.clone()).await;
     domain_isolation(b.clone()).await;
     hostile_ids(b.clone()).await;
-    wildcards_are_literal(b).await;
+    wildcards_are_literal(b.clone()).await;
+    snapshot(b).await;
 }
 
 // ---- fixtures ---------------------------------------------------------------
@@ -1510,11 +1512,226 @@ pub async fn wildcards_are_literal(b: DynBackend) {
     }
 }
 
+// ---- snapshot: enumeration, export, import ---------------------------------
+
+/// Ids whose byte order differs from a locale's order, and two that share a
+/// long prefix (MySQL sorts text by its first 1024 bytes unless told otherwise).
+fn ordered_ids() -> Vec<String> {
+    let long = "m".repeat(1100);
+    vec![
+        "b".to_owned(),
+        "a".to_owned(),
+        "Z".to_owned(),
+        "é".to_owned(),
+        "a b".to_owned(),
+        "a ".to_owned(),
+        "a%_'\"".to_owned(),
+        "🙂".to_owned(),
+        format!("{long}b"),
+        format!("{long}a"),
+    ]
+}
+
+/// [`ordered_ids`] that fit the key domain's id limit.
+fn key_ids() -> Vec<String> {
+    ordered_ids().into_iter().filter(|id| id.len() <= crate::domain::keys::MAX_KEY_ID_BYTES).collect()
+}
+
+/// Writes records of every kind into `sid`.
+async fn fill_every_kind(b: &DynBackend, sid: &str) {
+    b.save(sid, vec![0xA5, 1, 0x0A, 0]).await.unwrap();
+    b.set_registration_info(sid, RegistrationInfo { registration_id: 77, identity_key_pair: key_pair(2) }).await.unwrap();
+    let spk = SignedPreKey { key_id: 3, key_pair: key_pair(3), signature: vec![9; 64], uploaded: Some(true) };
+    b.set_signed_pre_key(sid, spk).await.unwrap();
+    b.set_signed_pre_key_rotation_ts(sid, Some(T)).await.unwrap();
+    for id in [2, 1, 10] {
+        b.put_pre_key(sid, pk(id, id as u8)).await.unwrap();
+    }
+    b.mark_key_as_uploaded(sid, 1).await.unwrap();
+    b.set_server_has_pre_keys(sid, true).await.unwrap();
+    let ids = ordered_ids();
+    let sessions: Vec<(SignalAddress, Vec<u8>)> =
+        ids.iter().enumerate().map(|(i, u)| (addr(u, "s.whatsapp.net", i as u32 % 3), vec![i as u8; 3])).collect();
+    b.set_sessions(sid, sessions.clone()).await.unwrap();
+    b.set_sessions(sid, vec![(addr("a", "lid", 0), vec![7])]).await.unwrap();
+    b.set_remote_identities(sid, sessions.iter().map(|(a, _)| (a.clone(), vec![1; 33])).collect()).await.unwrap();
+    for (g, u) in [("g2", "z"), ("g1", "b"), ("g1", "a"), ("é", "a")] {
+        let sender = addr(u, "s.whatsapp.net", 1);
+        b.upsert_sender_key(sid, SenderKey { group_id: g.into(), sender: sender.clone(), record: vec![4; 20] }).await.unwrap();
+        let d = SenderKeyDistribution { group_id: g.into(), sender, key_id: 5, timestamp_ms: T };
+        b.upsert_sender_key_distributions(sid, vec![d]).await.unwrap();
+    }
+    let mut fingerprinted = sync_key(&key_id(2, 9), &[6; 32], T);
+    fingerprinted.fingerprint = Some(vec![0xA5, 1, 1]);
+    b.upsert_sync_keys(sid, vec![sync_key(&key_id(1, 9), &[5; 32], T), fingerprinted]).await.unwrap();
+    let map: Vec<(String, Vec<u8>)> = ["ff00", "00ff", "0a0b"].iter().map(|m| (m.to_string(), vec![1, 2])).collect();
+    b.set_collection_states(
+        sid,
+        vec![
+            CollectionUpdate { collection: "regular".into(), version: 3, hash: vec![8; 128], index_value_map: map },
+            CollectionUpdate { collection: "critical_block".into(), version: 1, hash: vec![0; 128], index_value_map: vec![] },
+        ],
+    )
+    .await
+    .unwrap();
+    let token = PrivacyToken { jid: "t@s.whatsapp.net".into(), tc_token: Some(vec![1]), nct_salt: Some(vec![2]), updated_at_ms: T, ..Default::default() };
+    b.upsert_privacy_tokens(sid, vec![token]).await.unwrap();
+    b.upsert_messages(sid, ids.iter().map(|id| message(id, "thread@g.us", Some(T))).collect()).await.unwrap();
+    b.upsert_messages(sid, vec![message("no-ts", "other@g.us", None)]).await.unwrap();
+    let thread = StoredThread { jid: "thread@g.us".into(), name: Some("n".into()), unread_count: Some(2), archived: Some(false), ..Default::default() };
+    b.upsert_threads(sid, vec![thread, StoredThread { jid: "bare".into(), ..Default::default() }]).await.unwrap();
+    let c = StoredContact { phone_number: Some("5511@s.whatsapp.net".into()), push_name: Some("p".into()), ..contact("c@lid", T) };
+    b.upsert_contacts(sid, vec![c, contact("d@lid", 1)]).await.unwrap();
+    let writes = key_ids()
+        .iter()
+        .map(|id| KeyWrite { kind: "session".into(), id: id.clone(), value: Some(vec![0xA5, 1, 6, 1, b'x']) })
+        .chain([KeyWrite { kind: "__creds__".into(), id: "creds".into(), value: Some(vec![0xA5, 1, 0]) }])
+        .collect();
+    b.write_keys(sid, writes).await.unwrap();
+    b.upsert_outbound_message(sid, outbound("r1", Some(&["x@s.whatsapp.net"][..]), T + FAR)).await.unwrap();
+    b.upsert_outbound_message(sid, outbound("r0", None, T)).await.unwrap();
+    assert_eq!(b.increment_inbound_counter(sid, "r1", "q@s.whatsapp.net", T, T + FAR).await.unwrap(), 1);
+    assert_eq!(b.increment_inbound_counter(sid, "r1", "q@s.whatsapp.net", T + 1, T + FAR).await.unwrap(), 2);
+    b.upsert_group_metadata(sid, group("g@g.us", T)).await.unwrap();
+    b.upsert_chat_metadata(sid, chat("c@s.whatsapp.net", T)).await.unwrap();
+    b.upsert_user_devices(sid, vec![devices("u@s.whatsapp.net", Some("u@lid"), T), devices("v@s.whatsapp.net", None, T)]).await.unwrap();
+    b.set_message_secrets(sid, vec![("m1".into(), secret(1, "s@s.whatsapp.net")), ("m0".into(), secret(2, "s"))], T).await.unwrap();
+}
+
+/// Every record of `sid`, in pages of `page`, checking the cursors on the way.
+async fn export_all(b: &DynBackend, sid: &str, page: u32) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    let mut after: Option<Cursor> = None;
+    loop {
+        let p = snap::export_records(&**b, sid, after.as_ref(), page).await.unwrap();
+        assert!(p.records.len() as u32 <= page);
+        out.extend(p.records);
+        match p.next {
+            // The text form is what JavaScript and checkpoints carry.
+            Some(c) => after = Some(Cursor::decode(&c.encode()).unwrap()),
+            None => return out,
+        }
+    }
+}
+
+async fn session_ids_with(b: &DynBackend, prefix: &str, page: u32) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let ids = b.list_session_ids(after.as_deref(), page).await.unwrap();
+        assert!(ids.len() as u32 <= page);
+        for pair in ids.windows(2) {
+            assert!(pair[0].as_bytes() < pair[1].as_bytes(), "session ids in byte order: {pair:?}");
+        }
+        let done = (ids.len() as u32) < page;
+        after = ids.last().cloned();
+        out.extend(ids.into_iter().filter(|s| s.starts_with(prefix)));
+        if done {
+            return out;
+        }
+    }
+}
+
+/// Export pages every kind in canonical order whatever the page size; counts
+/// match; an import into another session reproduces the records exactly and
+/// a second import changes nothing; session ids are listed and paged.
+pub async fn snapshot(b: DynBackend) {
+    let (a, copy, other) = ("conf:snap:a", "conf:snap:b '%_ü🙂", "conf:snap:c");
+    for sid in [a, copy, other] {
+        snap::clear_session(&*b, sid).await.unwrap();
+    }
+    assert_eq!(export_all(&b, a, 100).await, vec![], "a cleared session exports nothing");
+    fill_every_kind(&b, a).await;
+    b.save(other, vec![1]).await.unwrap();
+
+    let records = export_all(&b, a, snap::MAX_PAGE).await;
+    let kinds: std::collections::BTreeSet<RecordKind> = records.iter().map(Record::kind).collect();
+    assert_eq!(kinds.len(), RecordKind::ALL.len(), "every kind exported: {kinds:?}");
+    for pair in records.windows(2) {
+        let (x, y) = (&pair[0], &pair[1]);
+        assert!((x.kind(), x.sort_key()) < (y.kind(), y.sort_key()), "canonical order: {:?} then {:?}", x.cursor(), y.cursor());
+    }
+    for r in &records {
+        if let Record::AppStateCollection(c) = r {
+            let macs: Vec<&str> = c.index_value_map.iter().map(|(m, _)| m.as_str()).collect();
+            let mut sorted_macs = macs.clone();
+            sorted_macs.sort();
+            assert_eq!(macs, sorted_macs, "maps export sorted by index MAC");
+        }
+    }
+    let messages: Vec<String> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Message(m) => Some(m.id.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut expected = ordered_ids();
+    expected.push("no-ts".into());
+    expected.sort_by(|x, y| x.as_bytes().cmp(y.as_bytes()));
+    assert_eq!(messages, expected, "ids in byte order");
+    for page in [1, 2, 7] {
+        assert_eq!(export_all(&b, a, page).await, records, "pages of {page}");
+    }
+
+    let counts = b.count_records(a).await.unwrap();
+    assert_eq!(counts.iter().map(|c| c.kind).collect::<Vec<_>>(), RecordKind::ALL.to_vec());
+    for c in &counts {
+        let of_kind: Vec<&Record> = records.iter().filter(|r| r.kind() == c.kind).collect();
+        assert_eq!(c.records, of_kind.len() as u64, "count of {}", c.kind.name());
+        if let Some(bytes) = c.bytes {
+            assert_eq!(bytes, of_kind.iter().map(|r| r.payload_bytes()).sum::<u64>(), "bytes of {}", c.kind.name());
+        }
+    }
+    let domains = snap::counts_by_domain(&counts);
+    assert_eq!(domains.len(), DOMAINS);
+    assert!(domains.iter().all(|(_, n, _)| *n > 0), "every domain has records: {domains:?}");
+
+    // Import into another session, in pages, twice.
+    for _ in 0..2 {
+        for chunk in records.chunks(5) {
+            snap::import_records(&*b, copy, chunk.to_vec()).await.unwrap();
+        }
+        assert_eq!(export_all(&b, copy, 3).await, records, "an import reproduces every record");
+        assert_eq!(b.count_records(copy).await.unwrap(), counts);
+    }
+    // The domains see what was imported (indexes included).
+    let x = addr("a", "lid", 0);
+    assert_eq!(b.get_sessions(copy, std::slice::from_ref(&x)).await.unwrap(), vec![Some(vec![7])]);
+    assert_eq!(b.load(copy).await.unwrap(), Some(vec![0xA5, 1, 0x0A, 0]));
+    assert_eq!(b.get_server_has_pre_keys(copy).await.unwrap(), true);
+    assert_eq!(b.get_signed_pre_key_rotation_ts(copy).await.unwrap(), Some(T));
+    assert_eq!(b.list_messages_by_thread(copy, "thread@g.us", 100, None).await.unwrap().len(), ordered_ids().len());
+    assert!(get_contact_or_by_phone(&*b, copy, "5511@s.whatsapp.net").await.unwrap().is_some());
+    assert_eq!(b.find_by_any_user_jid(copy, "u@lid", T).await.unwrap(), Some(devices("u@s.whatsapp.net", Some("u@lid"), T)));
+    assert_eq!(b.get_group_sender_keys(copy, "g1").await.unwrap().sender_keys.len(), 2);
+    assert_eq!(b.list_keys(copy, "session", None, 100).await.unwrap().len(), key_ids().len());
+    assert_eq!(b.increment_inbound_counter(copy, "r1", "q@s.whatsapp.net", T + 2, T + FAR).await.unwrap(), 3);
+    let next = b.reserve_pre_keys(copy, 5).await.unwrap();
+    assert!(next.reserved_ids.iter().all(|id| *id > 10), "the counter came along: {:?}", next.reserved_ids);
+
+    for page in [1, 2, 1000] {
+        let listed = session_ids_with(&b, "conf:snap:", page).await;
+        assert_eq!(listed, vec![a.to_owned(), copy.to_owned(), other.to_owned()], "session ids, pages of {page}");
+    }
+    snap::clear_session(&*b, copy).await.unwrap();
+    assert!(b.count_records(copy).await.unwrap().iter().all(|c| c.records == 0));
+    assert_eq!(session_ids_with(&b, "conf:snap:", 1000).await, vec![a.to_owned(), other.to_owned()]);
+    assert_eq!(export_all(&b, other, 1).await, vec![Record::Auth { credentials: vec![1] }]);
+
+    // Bad arguments are refused, never a panic.
+    assert_eq!(snap::export_records(&*b, a, None, 0).await.unwrap_err().code, ErrorCode::InvalidArgument);
+    assert_eq!(snap::export_records(&*b, a, None, snap::MAX_PAGE + 1).await.unwrap_err().code, ErrorCode::InvalidArgument);
+    for sid in [a, other] {
+        snap::clear_session(&*b, sid).await.unwrap();
+    }
+}
+
 /// One `#[tokio::test]` per area above, each on a backend made by `$fresh`
 /// (evaluated inside a child module, so pass e.g. `super::fresh()`).
 macro_rules! conformance_tests {
     ($fresh:expr) => {
-        $crate::backend::conformance::conformance_tests!(@areas $fresh; auth, signal, pre_key, session, identity, sender_key, app_state, privacy_token, messages, threads, contacts, retry, group_metadata, chat_metadata, device_list, message_secret, keys, signal_batch, domain_isolation, hostile_ids, wildcards_are_literal,);
+        $crate::backend::conformance::conformance_tests!(@areas $fresh; auth, signal, pre_key, session, identity, sender_key, app_state, privacy_token, messages, threads, contacts, retry, group_metadata, chat_metadata, device_list, message_secret, keys, signal_batch, domain_isolation, hostile_ids, wildcards_are_literal, snapshot,);
     };
     (@areas $fresh:expr; $($area:ident),* $(,)?) => {
         mod conformance_areas {

@@ -25,20 +25,29 @@ use crate::error::StoreResult;
 
 /// Keeps nothing. Only routed to mailbox and cache domains by `createStore`;
 /// the Signal-side traits exist so it is a complete [`Backend`].
-#[derive(Default)]
 pub struct NoopBackend {
     ttls: CacheTtls,
+    events: crate::events::Events,
+}
+
+impl Default for NoopBackend {
+    fn default() -> Self {
+        Self::new(CacheTtls::default())
+    }
 }
 
 impl NoopBackend {
     pub fn new(ttls: CacheTtls) -> Self {
-        Self { ttls }
+        Self { ttls, events: crate::events::Events::new("none") }
     }
 }
 
 impl Backend for NoopBackend {
     fn kind(&self) -> &'static str {
         "none"
+    }
+    fn events(&self) -> &crate::events::Events {
+        &self.events
     }
     fn close(&self) -> CloseFuture<'_> {
         Box::pin(async { Ok(()) })
@@ -417,6 +426,28 @@ impl crate::domain::keys::KeyStore for NoopBackend {
 #[async_trait]
 impl crate::domain::signal_batch::SignalBatchStore for NoopBackend {
     async fn commit_signal_batch(&self, _: &[crate::domain::signal_batch::SessionWrite]) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::domain::snapshot::SnapshotStore for NoopBackend {
+    async fn list_session_ids(&self, _: Option<&str>, _: u32) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+    async fn count_records(&self, _: &str) -> StoreResult<Vec<crate::domain::snapshot::KindCount>> {
+        Ok(crate::domain::snapshot::count_of(std::iter::empty()))
+    }
+    async fn export_kind(
+        &self,
+        _: &str,
+        _: crate::domain::snapshot::RecordKind,
+        _: Option<&crate::domain::snapshot::SortKey>,
+        _: u32,
+    ) -> StoreResult<Vec<crate::domain::snapshot::Record>> {
+        Ok(Vec::new())
+    }
+    async fn import_exact(&self, _: &str, _: Vec<crate::domain::snapshot::Record>) -> StoreResult<()> {
         Ok(())
     }
 }

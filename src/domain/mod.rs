@@ -22,6 +22,7 @@ pub mod sender_key;
 pub mod session;
 pub mod signal;
 pub mod signal_batch;
+pub mod snapshot;
 pub mod threads;
 
 pub use crate::error::{StoreError, StoreResult};
@@ -193,6 +194,7 @@ pub trait Backend:
     + message_secret::MessageSecretStore
     + keys::KeyStore
     + signal_batch::SignalBatchStore
+    + snapshot::SnapshotStore
     + ArchiveStore
     + Send
     + Sync
@@ -200,6 +202,8 @@ pub trait Backend:
 {
     /// Short name for messages, e.g. `"sqlite"`.
     fn kind(&self) -> &'static str;
+    /// Where this backend (and the layers in front of it) report events and count operations.
+    fn events(&self) -> &crate::events::Events;
     /// Releases pools and files. Called once, by `store.destroy()` or the backend's own `destroy()`.
     fn close(&self) -> futures_close::CloseFuture<'_>;
     /// Called when a session's domain store is destroyed. Memory drops that

@@ -14,17 +14,17 @@ use crate::domain::app_state::{
 use crate::domain::StoreResult;
 
 pub(super) struct AppStateData {
-    keys: BoundedMap<Vec<u8>, SyncKey>,
+    pub(super) keys: BoundedMap<Vec<u8>, SyncKey>,
     /// Only collections that were written (initialized); sorted by name so
     /// exports are deterministic.
-    collections: BTreeMap<String, StoredCollection>,
+    pub(super) collections: BTreeMap<String, StoredCollection>,
     max_collection_entries: usize,
 }
 
-struct StoredCollection {
-    version: i64,
-    hash: Vec<u8>,
-    index_value_map: Vec<(String, Vec<u8>)>,
+pub(super) struct StoredCollection {
+    pub(super) version: i64,
+    pub(super) hash: Vec<u8>,
+    pub(super) index_value_map: Vec<(String, Vec<u8>)>,
 }
 
 impl SessionState for AppStateData {

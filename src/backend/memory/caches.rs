@@ -20,9 +20,9 @@ use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore};
 use crate::domain::StoreResult;
 
 /// A cached value and the instant it stops being served.
-struct Expiring<T> {
-    value: T,
-    expires_at_ms: i64,
+pub(super) struct Expiring<T> {
+    pub(super) value: T,
+    pub(super) expires_at_ms: i64,
 }
 
 impl<T> Expiring<T> {
@@ -47,15 +47,16 @@ fn count(n: usize) -> u32 {
 
 // ---- retry ----------------------------------------------------------------
 
-struct InboundCounter {
-    count: u32,
-    expires_at_ms: i64,
+pub(super) struct InboundCounter {
+    pub(super) count: u32,
+    pub(super) updated_at_ms: i64,
+    pub(super) expires_at_ms: i64,
 }
 
 pub(super) struct RetryData {
-    outbound: BoundedMap<String, RetryOutboundMessage>,
+    pub(super) outbound: BoundedMap<String, RetryOutboundMessage>,
     /// (message id, requester jid) → counter.
-    inbound: BoundedMap<(String, String), InboundCounter>,
+    pub(super) inbound: BoundedMap<(String, String), InboundCounter>,
 }
 
 impl SessionState for RetryData {
@@ -144,7 +145,7 @@ impl RetryStore for MemoryBackend {
                 Some(c) if c.expires_at_ms > updated_at_ms => c.count.saturating_add(1),
                 _ => 1,
             };
-            s.inbound.insert(key, InboundCounter { count, expires_at_ms });
+            s.inbound.insert(key, InboundCounter { count, updated_at_ms, expires_at_ms });
             count
         }))
     }
@@ -176,7 +177,7 @@ impl RetryStore for MemoryBackend {
 // ---- groupMetadata --------------------------------------------------------
 
 pub(super) struct GroupMetadataData {
-    groups: BoundedMap<String, Expiring<GroupMetadata>>,
+    pub(super) groups: BoundedMap<String, Expiring<GroupMetadata>>,
 }
 
 impl SessionState for GroupMetadataData {
@@ -216,7 +217,7 @@ impl GroupMetadataStore for MemoryBackend {
 // ---- chatMetadata ---------------------------------------------------------
 
 pub(super) struct ChatMetadataData {
-    chats: BoundedMap<String, Expiring<ChatMetadata>>,
+    pub(super) chats: BoundedMap<String, Expiring<ChatMetadata>>,
 }
 
 impl SessionState for ChatMetadataData {
@@ -256,7 +257,7 @@ impl ChatMetadataStore for MemoryBackend {
 // ---- deviceList -----------------------------------------------------------
 
 pub(super) struct DeviceListData {
-    users: BoundedMap<String, Expiring<DeviceList>>,
+    pub(super) users: BoundedMap<String, Expiring<DeviceList>>,
     /// alt user jid (the other of PN / LID) → user jid.
     by_alt: HashMap<String, String>,
 }
@@ -278,7 +279,8 @@ impl DeviceListData {
         }
     }
 
-    fn upsert(&mut self, snapshot: DeviceList, ttl_ms: i64) {
+    /// Replaces `snapshot.user_jid`'s entry, keeping the alternate-jid index in step.
+    pub(super) fn upsert(&mut self, snapshot: DeviceList, expires_at_ms: i64) {
         if let Some(old) = self.users.remove(&snapshot.user_jid) {
             if old.value.alt_user_jid != snapshot.alt_user_jid {
                 self.unindex_alt(old.value.alt_user_jid.as_deref(), &snapshot.user_jid);
@@ -287,7 +289,6 @@ impl DeviceListData {
         if let Some(alt) = &snapshot.alt_user_jid {
             self.by_alt.insert(alt.clone(), snapshot.user_jid.clone());
         }
-        let expires_at_ms = snapshot.updated_at_ms.saturating_add(ttl_ms);
         let user = snapshot.user_jid.clone();
         for (user, evicted) in self.users.insert(user, Expiring { value: snapshot, expires_at_ms }) {
             self.unindex_alt(evicted.value.alt_user_jid.as_deref(), &user);
@@ -318,7 +319,10 @@ impl DeviceListData {
 impl DeviceListStore for MemoryBackend {
     async fn upsert_user_devices(&self, sid: &str, snapshots: Vec<DeviceList>) -> StoreResult<()> {
         let ttl_ms = self.ttls.device_list_ms;
-        self.device_list.write(&self.limits, sid, |s| snapshots.into_iter().for_each(|d| s.upsert(d, ttl_ms)));
+        self.device_list.write(&self.limits, sid, |s| snapshots.into_iter().for_each(|d| {
+            let expires_at_ms = d.updated_at_ms.saturating_add(ttl_ms);
+            s.upsert(d, expires_at_ms)
+        }));
         Ok(())
     }
 
@@ -364,7 +368,7 @@ impl DeviceListStore for MemoryBackend {
 // ---- messageSecret --------------------------------------------------------
 
 pub(super) struct MessageSecretData {
-    secrets: BoundedMap<String, Expiring<MessageSecret>>,
+    pub(super) secrets: BoundedMap<String, Expiring<MessageSecret>>,
 }
 
 impl SessionState for MessageSecretData {

@@ -14,7 +14,7 @@ use crate::domain::{Blob, StoreResult};
 
 pub(super) struct KeyData {
     /// `(type, id) → value`, oldest-written evicted past `adapterKeys`.
-    keys: BoundedMap<(String, String), Blob>,
+    pub(super) keys: BoundedMap<(String, String), Blob>,
 }
 
 impl SessionState for KeyData {

@@ -16,7 +16,7 @@ use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
 
 pub(super) struct PrivacyTokenData {
-    tokens: BoundedMap<String, PrivacyToken>,
+    pub(super) tokens: BoundedMap<String, PrivacyToken>,
 }
 
 impl SessionState for PrivacyTokenData {
@@ -26,7 +26,7 @@ impl SessionState for PrivacyTokenData {
 }
 
 pub(super) struct MessageData {
-    messages: BoundedMap<String, StoredMessage>,
+    pub(super) messages: BoundedMap<String, StoredMessage>,
     /// thread jid → ids of its messages, so listing a thread does not scan
     /// every message of the session.
     by_thread: HashMap<String, HashSet<String>>,
@@ -71,7 +71,7 @@ impl MessageData {
 }
 
 pub(super) struct ThreadData {
-    threads: BoundedMap<String, StoredThread>,
+    pub(super) threads: BoundedMap<String, StoredThread>,
 }
 
 impl SessionState for ThreadData {
@@ -81,7 +81,7 @@ impl SessionState for ThreadData {
 }
 
 pub(super) struct ContactData {
-    contacts: BoundedMap<String, StoredContact>,
+    pub(super) contacts: BoundedMap<String, StoredContact>,
     /// phone number → jid of the contact that holds it (rows are LID-canonical).
     by_phone: HashMap<String, String>,
 }

@@ -16,6 +16,7 @@ mod keys;
 mod mailbox;
 mod sender_keys;
 mod signal_keys;
+mod snapshot;
 
 #[cfg(test)]
 mod tests;
@@ -67,6 +68,11 @@ impl<T: SessionState> Partition<T> {
         f(sessions.get_mut(sid))
     }
 
+    /// Every session id that has state in this domain.
+    fn session_ids(&self) -> Vec<String> {
+        self.sessions.lock().keys().cloned().collect()
+    }
+
     /// Drops the session's state: a later read sees a fresh, empty store.
     fn drop_session(&self, sid: &str) {
         self.sessions.lock().remove(sid);
@@ -74,6 +80,7 @@ impl<T: SessionState> Partition<T> {
 }
 
 pub struct MemoryBackend {
+    events: crate::events::Events,
     limits: MemoryLimits,
     ttls: CacheTtls,
     auth: Partition<AuthData>,
@@ -98,6 +105,7 @@ pub struct MemoryBackend {
 impl MemoryBackend {
     pub fn new(limits: MemoryLimits, ttls: CacheTtls) -> Self {
         Self {
+            events: crate::events::Events::new("memory"),
             limits,
             ttls,
             auth: Partition::new(),
@@ -130,6 +138,10 @@ impl Default for MemoryBackend {
 impl Backend for MemoryBackend {
     fn kind(&self) -> &'static str {
         "memory"
+    }
+
+    fn events(&self) -> &crate::events::Events {
+        &self.events
     }
 
     fn close(&self) -> CloseFuture<'_> {

@@ -13,8 +13,8 @@ use crate::domain::{SignalAddress, StoreResult};
 type GroupSender = (String, SignalAddress);
 
 pub(super) struct SenderKeyData {
-    keys: BoundedMap<GroupSender, SenderKey>,
-    distributions: BoundedMap<GroupSender, SenderKeyDistribution>,
+    pub(super) keys: BoundedMap<GroupSender, SenderKey>,
+    pub(super) distributions: BoundedMap<GroupSender, SenderKeyDistribution>,
 }
 
 impl SessionState for SenderKeyData {

@@ -15,7 +15,7 @@ use crate::domain::{Blob, SignalAddress, StoreError, StoreResult};
 
 #[derive(Default)]
 pub(super) struct AuthData {
-    credentials: Option<Blob>,
+    pub(super) credentials: Option<Blob>,
 }
 
 impl SessionState for AuthData {
@@ -26,10 +26,10 @@ impl SessionState for AuthData {
 
 #[derive(Default)]
 pub(super) struct SignalData {
-    registration: Option<RegistrationInfo>,
+    pub(super) registration: Option<RegistrationInfo>,
     /// Only the current signed pre-key is kept, as in zapo.
-    signed_pre_key: Option<SignedPreKey>,
-    rotation_ts: Option<i64>,
+    pub(super) signed_pre_key: Option<SignedPreKey>,
+    pub(super) rotation_ts: Option<i64>,
 }
 
 impl SessionState for SignalData {
@@ -41,10 +41,10 @@ impl SessionState for SignalData {
 pub(super) struct PreKeyData {
     /// A key counts as uploaded when its `uploaded` is `Some(true)`; keeping
     /// the flag inside the record means evicting a key also drops its flag.
-    keys: BoundedMap<u32, PreKey>,
+    pub(super) keys: BoundedMap<u32, PreKey>,
     /// u64 so `key_id = u32::MAX` can still raise it without overflow.
-    next_id: u64,
-    server_has_pre_keys: bool,
+    pub(super) next_id: u64,
+    pub(super) server_has_pre_keys: bool,
 }
 
 impl SessionState for PreKeyData {
@@ -65,7 +65,7 @@ fn is_uploaded(key: &PreKey) -> bool {
 }
 
 pub(super) struct SessionData {
-    sessions: BoundedMap<SignalAddress, Blob>,
+    pub(super) sessions: BoundedMap<SignalAddress, Blob>,
 }
 
 impl SessionState for SessionData {
@@ -75,7 +75,7 @@ impl SessionState for SessionData {
 }
 
 pub(super) struct IdentityData {
-    identities: BoundedMap<SignalAddress, Vec<u8>>,
+    pub(super) identities: BoundedMap<SignalAddress, Vec<u8>>,
 }
 
 impl SessionState for IdentityData {

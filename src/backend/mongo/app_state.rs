@@ -23,7 +23,7 @@ use crate::domain::app_state::{
 };
 use crate::domain::StoreResult;
 
-fn sync_key(doc: &Document) -> StoreResult<SyncKey> {
+pub(super) fn sync_key(doc: &Document) -> StoreResult<SyncKey> {
     Ok(SyncKey {
         key_id: get_bytes(doc, "key_id")?,
         key_data: get_bytes(doc, "key_data")?,
@@ -55,7 +55,7 @@ fn desired_map(entries: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
 type IndexValues = Vec<(String, Vec<u8>)>;
 
 /// Index-value entries of several collections, grouped by collection name.
-fn group_entries(docs: &[Document]) -> StoreResult<HashMap<String, IndexValues>> {
+pub(super) fn group_entries(docs: &[Document]) -> StoreResult<HashMap<String, IndexValues>> {
     let mut maps: HashMap<String, IndexValues> = HashMap::new();
     for d in docs {
         maps.entry(get_lookup(d, "collection")?)

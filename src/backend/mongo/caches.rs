@@ -45,7 +45,7 @@ pub fn live(doc: &Document, now_ms: i64) -> StoreResult<bool> {
     Ok(get_i64(doc, "expires_at_ms")? > now_ms)
 }
 
-fn group_metadata(doc: &Document) -> StoreResult<GroupMetadata> {
+pub(super) fn group_metadata(doc: &Document) -> StoreResult<GroupMetadata> {
     Ok(GroupMetadata {
         group_jid: get_str(doc, "group_jid")?,
         participants: get_str_list(doc, "participants")?,
@@ -55,7 +55,7 @@ fn group_metadata(doc: &Document) -> StoreResult<GroupMetadata> {
     })
 }
 
-fn chat_metadata(doc: &Document) -> StoreResult<ChatMetadata> {
+pub(super) fn chat_metadata(doc: &Document) -> StoreResult<ChatMetadata> {
     Ok(ChatMetadata {
         chat_jid: get_str(doc, "chat_jid")?,
         ephemeral_expiration: get_opt_i64(doc, "ephemeral_expiration")?,
@@ -64,13 +64,65 @@ fn chat_metadata(doc: &Document) -> StoreResult<ChatMetadata> {
     })
 }
 
-fn device_list(doc: &Document) -> StoreResult<DeviceList> {
+pub(super) fn device_list(doc: &Document) -> StoreResult<DeviceList> {
     Ok(DeviceList {
         user_jid: get_str(doc, "user_jid")?,
         alt_user_jid: get_opt_lookup(doc, "alt_user_jid")?,
         device_jids: get_str_list(doc, "device_jids")?,
         updated_at_ms: get_i64(doc, "updated_at_ms")?,
     })
+}
+
+/// The upsert of one group-metadata entry expiring at `expires`.
+pub(super) fn group_metadata_upsert(sid: &str, g: &GroupMetadata, expires: i64) -> Document {
+    let mut set = doc! {
+        "s": sid,
+        "group_jid": g.group_jid.as_str(),
+        "participants": str_list(&g.participants),
+        "ephemeral": opt_i64(g.ephemeral),
+        "ephemeral_trigger": opt_i64(g.ephemeral_trigger),
+        "updated_at_ms": g.updated_at_ms,
+    };
+    set.extend(expiry_fields(expires));
+    upsert(doc! { "_id": one_key(sid, &g.group_jid) }, doc! { "$set": set })
+}
+
+/// The upsert of one chat-metadata entry expiring at `expires`.
+pub(super) fn chat_metadata_upsert(sid: &str, c: &ChatMetadata, expires: i64) -> Document {
+    let mut set = doc! {
+        "s": sid,
+        "chat_jid": c.chat_jid.as_str(),
+        "ephemeral_expiration": opt_i64(c.ephemeral_expiration),
+        "ephemeral_setting_timestamp": opt_i64(c.ephemeral_setting_timestamp),
+        "updated_at_ms": c.updated_at_ms,
+    };
+    set.extend(expiry_fields(expires));
+    upsert(doc! { "_id": one_key(sid, &c.chat_jid) }, doc! { "$set": set })
+}
+
+/// The upsert of one device list expiring at `expires`.
+pub(super) fn device_list_upsert(sid: &str, d: &DeviceList, expires: i64) -> Document {
+    let mut set = doc! {
+        "s": sid,
+        "user_jid": d.user_jid.as_str(),
+        "alt_user_jid": opt_lookup(d.alt_user_jid.as_deref()),
+        "device_jids": str_list(&d.device_jids),
+        "updated_at_ms": d.updated_at_ms,
+    };
+    set.extend(expiry_fields(expires));
+    upsert(doc! { "_id": one_key(sid, &d.user_jid) }, doc! { "$set": set })
+}
+
+/// The upsert of one message secret expiring at `expires`.
+pub(super) fn message_secret_upsert(sid: &str, id: &str, secret: &MessageSecret, expires: i64) -> Document {
+    let mut set = doc! {
+        "s": sid,
+        "message_id": id,
+        "secret": bin(secret.secret.clone()),
+        "sender_jid": secret.sender_jid.as_str(),
+    };
+    set.extend(expiry_fields(expires));
+    upsert(doc! { "_id": one_key(sid, id) }, doc! { "$set": set })
 }
 
 impl MongoBackend {
@@ -140,19 +192,8 @@ impl MongoBackend {
 impl GroupMetadataStore for MongoBackend {
     async fn upsert_group_metadata(&self, sid: &str, snapshot: GroupMetadata) -> StoreResult<()> {
         let expires = snapshot.updated_at_ms.saturating_add(self.options.cache_ttls.group_metadata_ms);
-        let mut set = doc! {
-            "s": sid,
-            "group_jid": snapshot.group_jid.as_str(),
-            "participants": str_list(&snapshot.participants),
-            "ephemeral": opt_i64(snapshot.ephemeral),
-            "ephemeral_trigger": opt_i64(snapshot.ephemeral_trigger),
-            "updated_at_ms": snapshot.updated_at_ms,
-        };
-        set.extend(expiry_fields(expires));
-        let id = one_key(sid, &snapshot.group_jid);
-        self.upsert_one(Kind::GroupMetadata, doc! { "_id": id }, doc! { "$set": set }, "save group metadata")
-            .await
-            .map(drop)
+        let statement = group_metadata_upsert(sid, &snapshot, expires);
+        self.update_all(Kind::GroupMetadata, vec![statement], "save group metadata").await.map(drop)
     }
 
     async fn get_group_metadata(&self, sid: &str, group_jid: &str, now_ms: i64) -> StoreResult<Option<GroupMetadata>> {
@@ -177,18 +218,8 @@ impl GroupMetadataStore for MongoBackend {
 impl ChatMetadataStore for MongoBackend {
     async fn upsert_chat_metadata(&self, sid: &str, snapshot: ChatMetadata) -> StoreResult<()> {
         let expires = snapshot.updated_at_ms.saturating_add(self.options.cache_ttls.chat_metadata_ms);
-        let mut set = doc! {
-            "s": sid,
-            "chat_jid": snapshot.chat_jid.as_str(),
-            "ephemeral_expiration": opt_i64(snapshot.ephemeral_expiration),
-            "ephemeral_setting_timestamp": opt_i64(snapshot.ephemeral_setting_timestamp),
-            "updated_at_ms": snapshot.updated_at_ms,
-        };
-        set.extend(expiry_fields(expires));
-        let id = one_key(sid, &snapshot.chat_jid);
-        self.upsert_one(Kind::ChatMetadata, doc! { "_id": id }, doc! { "$set": set }, "save chat metadata")
-            .await
-            .map(drop)
+        let statement = chat_metadata_upsert(sid, &snapshot, expires);
+        self.update_all(Kind::ChatMetadata, vec![statement], "save chat metadata").await.map(drop)
     }
 
     async fn get_chat_metadata(&self, sid: &str, chat_jid: &str, now_ms: i64) -> StoreResult<Option<ChatMetadata>> {
@@ -216,17 +247,7 @@ impl DeviceListStore for MongoBackend {
         let snapshots = dedupe_last(snapshots, |s| s.user_jid.clone());
         let statements = snapshots
             .into_iter()
-            .map(|s| {
-                let mut set = doc! {
-                    "s": sid,
-                    "user_jid": s.user_jid.as_str(),
-                    "alt_user_jid": opt_lookup(s.alt_user_jid.as_deref()),
-                    "device_jids": str_list(&s.device_jids),
-                    "updated_at_ms": s.updated_at_ms,
-                };
-                set.extend(expiry_fields(s.updated_at_ms.saturating_add(ttl)));
-                upsert(doc! { "_id": one_key(sid, &s.user_jid) }, doc! { "$set": set })
-            })
+            .map(|s| device_list_upsert(sid, &s, s.updated_at_ms.saturating_add(ttl)))
             .collect();
         self.update_all(Kind::DeviceList, statements, "save device lists").await.map(drop)
     }
@@ -304,16 +325,7 @@ impl MessageSecretStore for MongoBackend {
         let entries = dedupe_last(entries, |(id, _)| id.clone());
         let statements = entries
             .into_iter()
-            .map(|(id, secret)| {
-                let mut set = doc! {
-                    "s": sid,
-                    "message_id": id.as_str(),
-                    "secret": bin(secret.secret),
-                    "sender_jid": secret.sender_jid,
-                };
-                set.extend(expiry_fields(expires));
-                upsert(doc! { "_id": one_key(sid, &id) }, doc! { "$set": set })
-            })
+            .map(|(id, secret)| message_secret_upsert(sid, &id, &secret, expires))
             .collect();
         self.update_all(Kind::MessageSecrets, statements, "save message secrets").await.map(drop)
     }

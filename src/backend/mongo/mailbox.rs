@@ -23,7 +23,7 @@ use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
 
-fn message(doc: &Document) -> StoreResult<StoredMessage> {
+pub(super) fn message(doc: &Document) -> StoreResult<StoredMessage> {
     Ok(StoredMessage {
         id: get_lookup(doc, "message_id")?,
         thread_jid: get_lookup(doc, "thread_jid")?,
@@ -35,7 +35,7 @@ fn message(doc: &Document) -> StoreResult<StoredMessage> {
     })
 }
 
-fn thread(doc: &Document) -> StoreResult<StoredThread> {
+pub(super) fn thread(doc: &Document) -> StoreResult<StoredThread> {
     Ok(StoredThread {
         jid: get_str(doc, "jid")?,
         name: get_opt_str(doc, "name")?,
@@ -49,7 +49,7 @@ fn thread(doc: &Document) -> StoreResult<StoredThread> {
     })
 }
 
-fn contact(doc: &Document) -> StoreResult<StoredContact> {
+pub(super) fn contact(doc: &Document) -> StoreResult<StoredContact> {
     Ok(StoredContact {
         jid: get_str(doc, "jid")?,
         display_name: get_opt_str(doc, "display_name")?,
@@ -61,7 +61,7 @@ fn contact(doc: &Document) -> StoreResult<StoredContact> {
     })
 }
 
-fn privacy_token(doc: &Document) -> StoreResult<PrivacyToken> {
+pub(super) fn privacy_token(doc: &Document) -> StoreResult<PrivacyToken> {
     Ok(PrivacyToken {
         jid: get_str(doc, "jid")?,
         tc_token: get_opt_bytes(doc, "tc_token")?,

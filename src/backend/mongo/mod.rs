@@ -29,6 +29,7 @@ pub mod options;
 mod retry;
 mod sender_keys;
 mod signal_keys;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 
@@ -60,6 +61,7 @@ struct Conn {
 }
 
 pub struct MongoBackend {
+    events: crate::events::Events,
     options: MongoOptions,
     database: String,
     names: Names,
@@ -78,6 +80,7 @@ impl MongoBackend {
     pub fn new(options: MongoOptions) -> StoreResult<Self> {
         let (_, database) = options.validate()?;
         Ok(Self {
+            events: crate::events::Events::new("mongo"),
             names: Names::new(&options.collection_prefix),
             database,
             conn: OnceCell::new(),
@@ -270,6 +273,10 @@ fn map_err(code: ErrorCode, what: &'static str) -> impl FnOnce(mongodb::error::E
 impl Backend for MongoBackend {
     fn kind(&self) -> &'static str {
         "mongo"
+    }
+
+    fn events(&self) -> &crate::events::Events {
+        &self.events
     }
 
     fn close(&self) -> CloseFuture<'_> {

@@ -29,7 +29,7 @@ const CAS_ATTEMPTS: usize = 64;
 /// Attempts of a counter increment (it repeats only after losing an insert race).
 const INCREMENT_ATTEMPTS: usize = 8;
 
-fn outbound(doc: &Document) -> StoreResult<RetryOutboundMessage> {
+pub(super) fn outbound(doc: &Document) -> StoreResult<RetryOutboundMessage> {
     Ok(RetryOutboundMessage {
         message_id: get_str(doc, "message_id")?,
         to_jid: get_str(doc, "to_jid")?,
@@ -45,6 +45,19 @@ fn outbound(doc: &Document) -> StoreResult<RetryOutboundMessage> {
 
 fn counter_id(sid: &str, message_id: &str, requester_jid: &str) -> String {
     Key::of(sid).str(message_id).str(requester_jid).done()
+}
+
+/// The upsert of one inbound counter exactly as given (imports).
+pub(super) fn counter_upsert(sid: &str, c: &crate::domain::snapshot::RetryInbound) -> Document {
+    let mut set = doc! {
+        "s": sid,
+        "message_id": c.message_id.as_str(),
+        "requester_jid": c.requester_jid.as_str(),
+        "retry_count": i64::from(c.retry_count),
+        "updated_at_ms": c.updated_at_ms,
+    };
+    set.extend(expiry_fields(c.expires_at_ms));
+    super::bulk::upsert(doc! { "_id": counter_id(sid, &c.message_id, &c.requester_jid) }, doc! { "$set": set })
 }
 
 fn gave_up(what: &str, attempts: usize) -> StoreError {

@@ -14,7 +14,7 @@ use crate::backend::dedupe::dedupe_last;
 use crate::domain::sender_key::{GroupSenderKeys, SenderKey, SenderKeyDistribution, SenderKeyStore};
 use crate::domain::{SignalAddress, StoreResult, DEFAULT_SERVER};
 
-fn sender_key(doc: &Document) -> StoreResult<SenderKey> {
+pub(super) fn sender_key(doc: &Document) -> StoreResult<SenderKey> {
     Ok(SenderKey {
         group_id: get_lookup(doc, "group_id")?,
         sender: get_address(doc)?,
@@ -22,7 +22,7 @@ fn sender_key(doc: &Document) -> StoreResult<SenderKey> {
     })
 }
 
-fn distribution(doc: &Document) -> StoreResult<SenderKeyDistribution> {
+pub(super) fn distribution(doc: &Document) -> StoreResult<SenderKeyDistribution> {
     Ok(SenderKeyDistribution {
         group_id: get_lookup(doc, "group_id")?,
         sender: get_address(doc)?,

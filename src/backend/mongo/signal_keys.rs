@@ -33,7 +33,7 @@ use crate::error::StoreError;
 /// Attempts of the counter reservation before giving up (it only repeats to create the meta document).
 const RESERVE_ATTEMPTS: usize = 4;
 
-fn pre_key(doc: &Document) -> StoreResult<PreKey> {
+pub(super) fn pre_key(doc: &Document) -> StoreResult<PreKey> {
     Ok(PreKey {
         key_id: get_u32(doc, "key_id")?,
         key_pair: KeyPair { pub_key: get_bytes(doc, "pub_key")?, priv_key: get_bytes(doc, "priv_key")? },
@@ -41,7 +41,7 @@ fn pre_key(doc: &Document) -> StoreResult<PreKey> {
     })
 }
 
-fn signed_pre_key(doc: &Document) -> StoreResult<SignedPreKey> {
+pub(super) fn signed_pre_key(doc: &Document) -> StoreResult<SignedPreKey> {
     Ok(SignedPreKey {
         key_id: get_u32(doc, "key_id")?,
         key_pair: KeyPair { pub_key: get_bytes(doc, "pub_key")?, priv_key: get_bytes(doc, "priv_key")? },

@@ -17,7 +17,7 @@ use crate::domain::app_state::{
 };
 use crate::domain::StoreResult;
 
-fn sync_key(row: &MySqlRow) -> StoreResult<SyncKey> {
+pub(super) fn sync_key(row: &MySqlRow) -> StoreResult<SyncKey> {
     Ok(SyncKey {
         key_id: col(row, "key_id")?,
         key_data: col(row, "key_data")?,

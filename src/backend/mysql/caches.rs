@@ -25,7 +25,7 @@ fn expired(row: &MySqlRow, now_ms: i64) -> StoreResult<bool> {
     Ok(col::<i64>(row, "expires_at_ms")? <= now_ms)
 }
 
-fn group_metadata(row: &MySqlRow) -> StoreResult<GroupMetadata> {
+pub(super) fn group_metadata(row: &MySqlRow) -> StoreResult<GroupMetadata> {
     let participants = text(row, "participants_json")?;
     Ok(GroupMetadata {
         group_jid: text(row, "group_jid")?,
@@ -36,7 +36,7 @@ fn group_metadata(row: &MySqlRow) -> StoreResult<GroupMetadata> {
     })
 }
 
-fn chat_metadata(row: &MySqlRow) -> StoreResult<ChatMetadata> {
+pub(super) fn chat_metadata(row: &MySqlRow) -> StoreResult<ChatMetadata> {
     Ok(ChatMetadata {
         chat_jid: text(row, "chat_jid")?,
         ephemeral_expiration: col(row, "ephemeral_expiration")?,
@@ -45,7 +45,7 @@ fn chat_metadata(row: &MySqlRow) -> StoreResult<ChatMetadata> {
     })
 }
 
-fn device_list(row: &MySqlRow) -> StoreResult<DeviceList> {
+pub(super) fn device_list(row: &MySqlRow) -> StoreResult<DeviceList> {
     let devices = text(row, "device_jids_json")?;
     Ok(DeviceList {
         user_jid: text(row, "user_jid")?,
@@ -78,17 +78,17 @@ pub async fn cleanup_loop(pool: MySqlPool, statements: Vec<String>, interval: Du
     }
 }
 
-struct DeviceRow<'a> {
-    list: &'a DeviceList,
-    json: String,
-    expires_at_ms: i64,
+pub(super) struct DeviceRow<'a> {
+    pub(super) list: &'a DeviceList,
+    pub(super) json: String,
+    pub(super) expires_at_ms: i64,
 }
 
 fn device_row_size(r: &DeviceRow<'_>) -> usize {
     2 * (r.list.user_jid.len() + r.list.alt_user_jid.as_ref().map_or(0, String::len)) + r.json.len()
 }
 
-fn bind_device_row<'q>(query: Query<'q>, sid: &'q str, r: &'q DeviceRow<'_>) -> Query<'q> {
+pub(super) fn bind_device_row<'q>(query: Query<'q>, sid: &'q str, r: &'q DeviceRow<'_>) -> Query<'q> {
     query
         .bind(sid)
         .bind(r.list.user_jid.as_str())
@@ -100,17 +100,17 @@ fn bind_device_row<'q>(query: Query<'q>, sid: &'q str, r: &'q DeviceRow<'_>) -> 
         .bind(r.expires_at_ms)
 }
 
-struct SecretRow<'a> {
-    id: &'a str,
-    secret: &'a MessageSecret,
-    expires_at_ms: i64,
+pub(super) struct SecretRow<'a> {
+    pub(super) id: &'a str,
+    pub(super) secret: &'a MessageSecret,
+    pub(super) expires_at_ms: i64,
 }
 
 fn secret_row_size(r: &SecretRow<'_>) -> usize {
     2 * r.id.len() + r.secret.secret.len() + r.secret.sender_jid.len()
 }
 
-fn bind_secret_row<'q>(query: Query<'q>, sid: &'q str, r: &'q SecretRow<'_>) -> Query<'q> {
+pub(super) fn bind_secret_row<'q>(query: Query<'q>, sid: &'q str, r: &'q SecretRow<'_>) -> Query<'q> {
     query
         .bind(sid)
         .bind(r.id)

@@ -14,7 +14,7 @@ use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
 
-fn message(row: &MySqlRow) -> StoreResult<StoredMessage> {
+pub(super) fn message(row: &MySqlRow) -> StoreResult<StoredMessage> {
     Ok(StoredMessage {
         id: text(row, "message_id")?,
         thread_jid: text(row, "thread_jid")?,
@@ -26,7 +26,7 @@ fn message(row: &MySqlRow) -> StoreResult<StoredMessage> {
     })
 }
 
-fn thread(row: &MySqlRow) -> StoreResult<StoredThread> {
+pub(super) fn thread(row: &MySqlRow) -> StoreResult<StoredThread> {
     Ok(StoredThread {
         jid: text(row, "jid")?,
         name: opt_text(row, "name")?,
@@ -40,7 +40,7 @@ fn thread(row: &MySqlRow) -> StoreResult<StoredThread> {
     })
 }
 
-fn contact(row: &MySqlRow) -> StoreResult<StoredContact> {
+pub(super) fn contact(row: &MySqlRow) -> StoreResult<StoredContact> {
     Ok(StoredContact {
         jid: text(row, "jid")?,
         display_name: opt_text(row, "display_name")?,
@@ -52,7 +52,7 @@ fn contact(row: &MySqlRow) -> StoreResult<StoredContact> {
     })
 }
 
-fn privacy_token(row: &MySqlRow) -> StoreResult<PrivacyToken> {
+pub(super) fn privacy_token(row: &MySqlRow) -> StoreResult<PrivacyToken> {
     Ok(PrivacyToken {
         jid: text(row, "jid")?,
         tc_token: col(row, "tc_token")?,

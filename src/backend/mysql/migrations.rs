@@ -309,8 +309,8 @@ fn migration_failed(what: String) -> impl FnOnce(sqlx::Error) -> StoreError {
 }
 
 /// Brings the database up to date. Safe to run from several processes at once.
-pub async fn run(pool: &MySqlPool, tables: &Tables) -> StoreResult<()> {
-    migrate(pool, tables).await?;
+pub async fn run(pool: &MySqlPool, tables: &Tables, events: &crate::events::Events) -> StoreResult<()> {
+    migrate(pool, tables, events).await?;
     // The version table says what ran, not that these tables are ours: a table
     // of another application under the same name survives `IF NOT EXISTS`.
     for (table, columns) in checks(tables) {
@@ -412,7 +412,7 @@ async fn probe(pool: &MySqlPool, table: &str, columns: &str) -> StoreResult<()> 
     }
 }
 
-async fn migrate(pool: &MySqlPool, tables: &Tables) -> StoreResult<()> {
+async fn migrate(pool: &MySqlPool, tables: &Tables, events: &crate::events::Events) -> StoreResult<()> {
     let all = migrations(tables);
     let applied_sql = format!("SELECT version FROM {}", tables.migrations);
     // Fast path: already up to date (no lock needed).
@@ -436,7 +436,7 @@ async fn migrate(pool: &MySqlPool, tables: &Tables) -> StoreResult<()> {
             format!("mysql: could not take the migration lock {lock_name:?} within 30 s (another process is migrating)"),
         ));
     }
-    let result = apply(&mut conn, tables, all).await;
+    let result = apply(&mut conn, tables, all, events).await;
     let released = sqlx::query("SELECT RELEASE_LOCK(?)").bind(&lock_name).execute(&mut *conn).await;
     if released.is_err() {
         // A connection that may still hold the lock must not go back to the pool.
@@ -445,7 +445,12 @@ async fn migrate(pool: &MySqlPool, tables: &Tables) -> StoreResult<()> {
     result
 }
 
-async fn apply(conn: &mut sqlx::MySqlConnection, tables: &Tables, all: Vec<Migration>) -> StoreResult<()> {
+async fn apply(
+    conn: &mut sqlx::MySqlConnection,
+    tables: &Tables,
+    all: Vec<Migration>,
+    events: &crate::events::Events,
+) -> StoreResult<()> {
     let create = create(
         &tables.migrations,
         "version BIGINT NOT NULL, name VARCHAR(255) NOT NULL, applied_at_ms BIGINT NOT NULL, PRIMARY KEY (version)",
@@ -477,6 +482,7 @@ async fn apply(conn: &mut sqlx::MySqlConnection, tables: &Tables, all: Vec<Migra
             .execute(&mut *conn)
             .await
             .map_err(migration_failed(format!("recording migration {}", migration.version)))?;
+        events.migration_applied(migration.version, migration.name, &tables.migrations);
     }
     Ok(())
 }

@@ -47,6 +47,7 @@ mod retry;
 mod rows;
 mod sender_keys;
 mod signal_keys;
+mod snapshot;
 mod sql;
 #[cfg(test)]
 mod tests;
@@ -73,6 +74,7 @@ pub const MAX_SESSION_ID_CHARS: usize = 512;
 pub const MAX_TABLE_PREFIX_LEN: usize = 32;
 
 pub struct MysqlBackend {
+    events: crate::events::Events,
     options: ServerStoreOptions,
     connect: MySqlConnectOptions,
     tables: Tables,
@@ -122,6 +124,7 @@ impl MysqlBackend {
         let tables = Tables::new(&options.table_prefix);
         let sql = Sql::new(&tables);
         Ok(Self {
+            events: crate::events::Events::new("mysql"),
             options,
             connect,
             tables,
@@ -180,7 +183,7 @@ impl MysqlBackend {
                 )
                 .with_source(err)
             })?;
-        if let Err(err) = migrations::run(&pool, &self.tables).await {
+        if let Err(err) = migrations::run(&pool, &self.tables, &self.events).await {
             pool.close().await;
             return Err(err);
         }
@@ -286,6 +289,10 @@ fn write_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 impl Backend for MysqlBackend {
     fn kind(&self) -> &'static str {
         "mysql"
+    }
+
+    fn events(&self) -> &crate::events::Events {
+        &self.events
     }
 
     fn close(&self) -> CloseFuture<'_> {

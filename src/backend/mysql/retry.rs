@@ -10,7 +10,7 @@ use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore, ad
 use crate::domain::StoreResult;
 use crate::error::StoreError;
 
-fn outbound(row: &MySqlRow) -> StoreResult<RetryOutboundMessage> {
+pub(super) fn outbound(row: &MySqlRow) -> StoreResult<RetryOutboundMessage> {
     Ok(RetryOutboundMessage {
         message_id: text(row, "message_id")?,
         to_jid: text(row, "to_jid")?,

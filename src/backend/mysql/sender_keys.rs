@@ -10,7 +10,7 @@ use super::{read_err, write_err, MysqlBackend};
 use crate::domain::sender_key::{GroupSenderKeys, SenderKey, SenderKeyDistribution, SenderKeyStore};
 use crate::domain::{SignalAddress, StoreResult};
 
-fn sender_key(row: &MySqlRow) -> StoreResult<SenderKey> {
+pub(super) fn sender_key(row: &MySqlRow) -> StoreResult<SenderKey> {
     Ok(SenderKey {
         group_id: text(row, "group_id")?,
         sender: address_from(row, "sender_user", "sender_server", "sender_device")?,
@@ -18,7 +18,7 @@ fn sender_key(row: &MySqlRow) -> StoreResult<SenderKey> {
     })
 }
 
-fn distribution(row: &MySqlRow) -> StoreResult<SenderKeyDistribution> {
+pub(super) fn distribution(row: &MySqlRow) -> StoreResult<SenderKeyDistribution> {
     Ok(SenderKeyDistribution {
         group_id: text(row, "group_id")?,
         sender: address_from(row, "sender_user", "sender_server", "sender_device")?,

@@ -28,7 +28,7 @@ fn row_address_key(row: &MySqlRow) -> StoreResult<AddressKey> {
     Ok((text(row, "user")?, text(row, "server")?, col(row, "device")?))
 }
 
-fn pre_key(row: &MySqlRow) -> StoreResult<PreKey> {
+pub(super) fn pre_key(row: &MySqlRow) -> StoreResult<PreKey> {
     Ok(PreKey {
         key_id: u32_col(row, "key_id")?,
         key_pair: KeyPair { pub_key: col(row, "pub_key")?, priv_key: col(row, "priv_key")? },
@@ -36,7 +36,7 @@ fn pre_key(row: &MySqlRow) -> StoreResult<PreKey> {
     })
 }
 
-fn signed_pre_key(row: &MySqlRow) -> StoreResult<SignedPreKey> {
+pub(super) fn signed_pre_key(row: &MySqlRow) -> StoreResult<SignedPreKey> {
     Ok(SignedPreKey {
         key_id: u32_col(row, "key_id")?,
         key_pair: KeyPair { pub_key: col(row, "pub_key")?, priv_key: col(row, "priv_key")? },

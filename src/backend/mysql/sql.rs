@@ -6,6 +6,8 @@
 //! the bound value ([`H`]); statements bind such a value twice (once for the
 //! stored text, once for its hash).
 
+use crate::domain::snapshot::RecordKind;
+
 /// The server-side hash of one bound value: the key form of an unbounded string or blob.
 pub const H: &str = "UNHEX(SHA2(?, 256))";
 /// Most bound parameters per statement.
@@ -319,6 +321,252 @@ pub struct Sql {
     pub keys_list_ids: String,
     pub keys_types: String,
     pub keys_clear: String,
+
+    pub snap: SnapshotSql,
+}
+
+/// Statements of the snapshot API (`snapshot.rs`). Text keys compare and
+/// sort `CAST(… AS BINARY)`: byte order, and no PAD SPACE (`'a'` and `'a '`
+/// stay apart). Keys are ordered on their text, not their hash columns, so
+/// pages are sorted rather than index range scans.
+pub struct SnapshotSql {
+    /// The first page of each [`RecordKind`] (indexed by `kind as usize`):
+    /// the session, then the limit.
+    pub first: Vec<String>,
+    /// Later pages: the session, one parameter per key part, the limit.
+    pub after: Vec<String>,
+    /// `kind, n, bytes` rows for every kind of one session (the session id bound once per kind).
+    pub counts: String,
+    /// Session ids greater than `?` (byte order), at most `?`; both bound once per table.
+    pub sessions: String,
+    /// How many tables `sessions` reads (how often its two parameters repeat).
+    pub session_tables: usize,
+    pub ri_put: String,
+}
+
+/// What each record kind is read from: columns, table, key columns (`t`
+/// text, `i` integer, `b` binary), extra filter, payload-bytes expression.
+struct KindSource<'a> {
+    cols: &'a str,
+    table: &'a str,
+    keys: &'a [(&'a str, char)],
+    filter: &'a str,
+    bytes: String,
+}
+
+/// A meta row that holds only defaults exports nothing (as a fresh session reads).
+const META_SET: &str = " AND (next_prekey_id <> 1 OR server_has_prekeys <> 0 OR signed_prekey_rotation_ts IS NOT NULL)";
+
+fn key_expr(col: &str, ty: char) -> String {
+    if ty == 't' {
+        format!("CAST({col} AS BINARY)")
+    } else {
+        col.to_owned()
+    }
+}
+
+fn pages_of(s: &KindSource<'_>) -> (String, String) {
+    let head = format!("SELECT {} FROM {} WHERE session_id = ?{}", s.cols, s.table, s.filter);
+    if s.keys.is_empty() {
+        let page = format!("{head} LIMIT ?");
+        return (page.clone(), page);
+    }
+    let cols: Vec<String> = s.keys.iter().map(|(c, ty)| key_expr(c, *ty)).collect();
+    let params: Vec<&str> = s.keys.iter().map(|(_, ty)| if *ty == 't' { "CAST(? AS BINARY)" } else { "?" }).collect();
+    let order = format!("ORDER BY {} LIMIT ?", cols.join(", "));
+    let cond = if cols.len() == 1 {
+        format!("{} > {}", cols[0], params[0])
+    } else {
+        format!("({}) > ({})", cols.join(", "), params.join(", "))
+    };
+    (format!("{head} {order}"), format!("{head} AND {cond} {order}"))
+}
+
+fn len_sum(cols: &[&str]) -> String {
+    let parts: Vec<String> = cols.iter().map(|c| format!("COALESCE(LENGTH({c}), 0)")).collect();
+    format!("CAST(COALESCE(SUM({}), 0) AS SIGNED)", parts.join(" + "))
+}
+
+impl SnapshotSql {
+    fn new(t: &Tables) -> Self {
+        let none = "CAST(0 AS SIGNED)".to_owned();
+        let address = [("user", 't'), ("server", 't'), ("device", 'i')];
+        let sender = [("group_id", 't'), ("sender_user", 't'), ("sender_server", 't'), ("sender_device", 'i')];
+        let src = |cols, table, keys, bytes| KindSource { cols, table, keys, filter: "", bytes };
+        let sources: Vec<KindSource<'_>> = RecordKind::ALL
+            .iter()
+            .map(|kind| match kind {
+                RecordKind::Auth => src("credentials", &t.auth, &[], len_sum(&["credentials"])),
+                RecordKind::Registration => src(
+                    "registration_id, identity_pub_key, identity_priv_key",
+                    &t.signal_registration,
+                    &[],
+                    len_sum(&["identity_pub_key", "identity_priv_key"]),
+                ),
+                RecordKind::SignedPreKey => src(
+                    "key_id, pub_key, priv_key, signature, uploaded",
+                    &t.signal_signed_prekey,
+                    &[],
+                    len_sum(&["pub_key", "priv_key", "signature"]),
+                ),
+                RecordKind::SignalMeta => KindSource {
+                    filter: META_SET,
+                    ..src("next_prekey_id, server_has_prekeys, signed_prekey_rotation_ts", &t.signal_meta, &[], none.clone())
+                },
+                RecordKind::PreKey => src(
+                    "key_id, pub_key, priv_key, uploaded",
+                    &t.signal_prekey,
+                    &[("key_id", 'i')],
+                    len_sum(&["pub_key", "priv_key"]),
+                ),
+                RecordKind::Session => src("user, server, device, record", &t.signal_session, &address, len_sum(&["record"])),
+                RecordKind::Identity => {
+                    src("user, server, device, identity_key", &t.signal_identity, &address, len_sum(&["identity_key"]))
+                }
+                RecordKind::SenderKey => src(
+                    "group_id, sender_user, sender_server, sender_device, record",
+                    &t.sender_keys,
+                    &sender,
+                    len_sum(&["record"]),
+                ),
+                RecordKind::SenderKeyDistribution => src(
+                    "group_id, sender_user, sender_server, sender_device, key_id, timestamp_ms",
+                    &t.sender_key_distribution,
+                    &sender,
+                    none.clone(),
+                ),
+                RecordKind::AppStateSyncKey => src(
+                    "key_id, key_data, `timestamp`, fingerprint",
+                    &t.appstate_sync_keys,
+                    &[("key_id", 'b')],
+                    len_sum(&["key_data", "fingerprint"]),
+                ),
+                RecordKind::AppStateCollection => src(
+                    "collection, version, hash",
+                    &t.appstate_collection_versions,
+                    &[("collection", 't')],
+                    format!(
+                        "{} + (SELECT {} FROM {} WHERE session_id = ?)",
+                        len_sum(&["hash"]),
+                        len_sum(&["value_mac"]),
+                        t.appstate_collection_index_values
+                    ),
+                ),
+                RecordKind::PrivacyToken => src(
+                    "jid, tc_token, tc_token_timestamp, tc_token_sender_timestamp, nct_salt, updated_at_ms",
+                    &t.privacy_tokens,
+                    &[("jid", 't')],
+                    len_sum(&["tc_token", "nct_salt"]),
+                ),
+                RecordKind::Message => src(
+                    "message_id, thread_jid, sender_jid, participant_jid, from_me, timestamp_ms, message_bytes",
+                    &t.messages,
+                    &[("message_id", 't')],
+                    len_sum(&["message_bytes"]),
+                ),
+                RecordKind::Thread => src(
+                    "jid, name, unread_count, archived, pinned, mute_end_ms, marked_as_unread, \
+                     ephemeral_expiration, ephemeral_setting_timestamp",
+                    &t.threads,
+                    &[("jid", 't')],
+                    none.clone(),
+                ),
+                RecordKind::Contact => src(
+                    "jid, display_name, push_name, lid, phone_number, username, last_updated_ms",
+                    &t.contacts,
+                    &[("jid", 't')],
+                    none.clone(),
+                ),
+                RecordKind::Key => src(
+                    "key_type, key_id, value",
+                    &t.adapter_keys,
+                    &[("key_type", 'b'), ("key_id", 'b')],
+                    len_sum(&["value"]),
+                ),
+                RecordKind::RetryOutbound => src(
+                    "message_id, to_jid, eligible_requesters_json, delivered_requesters_json, replay_mode, \
+                     replay_payload, state, updated_at_ms, expires_at_ms",
+                    &t.retry_outbound,
+                    &[("message_id", 't')],
+                    len_sum(&["replay_payload"]),
+                ),
+                RecordKind::RetryInbound => src(
+                    "message_id, requester_jid, retry_count, updated_at_ms, expires_at_ms",
+                    &t.retry_inbound,
+                    &[("message_id", 't'), ("requester_jid", 't')],
+                    none.clone(),
+                ),
+                RecordKind::GroupMetadata => src(
+                    "group_jid, participants_json, ephemeral, ephemeral_trigger, updated_at_ms, expires_at_ms",
+                    &t.group_metadata,
+                    &[("group_jid", 't')],
+                    none.clone(),
+                ),
+                RecordKind::ChatMetadata => src(
+                    "chat_jid, ephemeral_expiration, ephemeral_setting_timestamp, updated_at_ms, expires_at_ms",
+                    &t.chat_metadata,
+                    &[("chat_jid", 't')],
+                    none.clone(),
+                ),
+                RecordKind::DeviceList => src(
+                    "user_jid, alt_user_jid, device_jids_json, updated_at_ms, expires_at_ms",
+                    &t.device_list,
+                    &[("user_jid", 't')],
+                    none.clone(),
+                ),
+                RecordKind::MessageSecret => src(
+                    "message_id, secret, sender_jid, expires_at_ms",
+                    &t.message_secrets,
+                    &[("message_id", 't')],
+                    len_sum(&["secret"]),
+                ),
+            })
+            .collect();
+        let counts: Vec<String> = RecordKind::ALL
+            .iter()
+            .zip(&sources)
+            .map(|(kind, s)| {
+                format!(
+                    "SELECT '{}' AS kind, CAST(COUNT(*) AS SIGNED) AS n, {} AS bytes FROM {} WHERE session_id = ?{}",
+                    kind.name(),
+                    s.bytes,
+                    s.table,
+                    s.filter
+                )
+            })
+            .collect();
+        let mut tables: Vec<(&str, &str)> = Vec::new();
+        for s in &sources {
+            if !tables.iter().any(|(t, _)| *t == s.table) {
+                tables.push((s.table, s.filter));
+            }
+        }
+        // session_id is VARBINARY: byte order, and each branch is an index range.
+        let branches: Vec<String> = tables
+            .iter()
+            .map(|(table, filter)| {
+                format!(
+                    "(SELECT DISTINCT session_id FROM {table} WHERE session_id > ?{filter} ORDER BY session_id LIMIT ?)"
+                )
+            })
+            .collect();
+        let (first, after) = sources.iter().map(pages_of).unzip();
+        Self {
+            first,
+            after,
+            counts: counts.join("\nUNION ALL "),
+            sessions: format!("SELECT session_id FROM ({}) AS s ORDER BY session_id LIMIT ?", branches.join("\nUNION ")),
+            session_tables: tables.len(),
+            ri_put: format!(
+                "INSERT INTO {} (session_id, message_id, message_h, requester_jid, requester_h, retry_count,
+                    updated_at_ms, expires_at_ms)
+                 VALUES (?, ?, {H}, ?, {H}, ?, ?, ?)
+                 ON DUPLICATE KEY UPDATE retry_count = VALUES(retry_count), updated_at_ms = VALUES(updated_at_ms),
+                    expires_at_ms = VALUES(expires_at_ms)",
+                t.retry_inbound
+            ),
+        }
+    }
 }
 
 fn delete_all(table: &str) -> String {
@@ -936,6 +1184,8 @@ impl Sql {
             ),
             keys_types: format!("SELECT DISTINCT key_type FROM {keys} WHERE session_id = ? ORDER BY key_type"),
             keys_clear: delete_all(keys),
+
+            snap: SnapshotSql::new(t),
         }
     }
 }

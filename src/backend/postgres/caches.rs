@@ -20,7 +20,7 @@ fn expired(row: &PgRow, now_ms: i64) -> StoreResult<bool> {
     Ok(col::<i64>(row, "expires_at_ms")? <= now_ms)
 }
 
-fn group_metadata(row: &PgRow) -> StoreResult<GroupMetadata> {
+pub(super) fn group_metadata(row: &PgRow) -> StoreResult<GroupMetadata> {
     let participants: String = col(row, "participants_json")?;
     Ok(GroupMetadata {
         group_jid: col(row, "group_jid")?,
@@ -31,7 +31,7 @@ fn group_metadata(row: &PgRow) -> StoreResult<GroupMetadata> {
     })
 }
 
-fn chat_metadata(row: &PgRow) -> StoreResult<ChatMetadata> {
+pub(super) fn chat_metadata(row: &PgRow) -> StoreResult<ChatMetadata> {
     Ok(ChatMetadata {
         chat_jid: col(row, "chat_jid")?,
         ephemeral_expiration: col(row, "ephemeral_expiration")?,
@@ -40,7 +40,7 @@ fn chat_metadata(row: &PgRow) -> StoreResult<ChatMetadata> {
     })
 }
 
-fn device_list(row: &PgRow) -> StoreResult<DeviceList> {
+pub(super) fn device_list(row: &PgRow) -> StoreResult<DeviceList> {
     let devices: String = col(row, "device_jids_json")?;
     Ok(DeviceList {
         user_jid: col(row, "user_jid")?,

@@ -15,7 +15,7 @@ use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
 
-fn message(row: &PgRow) -> StoreResult<StoredMessage> {
+pub(super) fn message(row: &PgRow) -> StoreResult<StoredMessage> {
     Ok(StoredMessage {
         id: col(row, "message_id")?,
         thread_jid: col(row, "thread_jid")?,
@@ -27,7 +27,7 @@ fn message(row: &PgRow) -> StoreResult<StoredMessage> {
     })
 }
 
-fn thread(row: &PgRow) -> StoreResult<StoredThread> {
+pub(super) fn thread(row: &PgRow) -> StoreResult<StoredThread> {
     Ok(StoredThread {
         jid: col(row, "jid")?,
         name: col(row, "name")?,
@@ -41,7 +41,7 @@ fn thread(row: &PgRow) -> StoreResult<StoredThread> {
     })
 }
 
-fn contact(row: &PgRow) -> StoreResult<StoredContact> {
+pub(super) fn contact(row: &PgRow) -> StoreResult<StoredContact> {
     Ok(StoredContact {
         jid: col(row, "jid")?,
         display_name: col(row, "display_name")?,
@@ -53,7 +53,7 @@ fn contact(row: &PgRow) -> StoreResult<StoredContact> {
     })
 }
 
-fn privacy_token(row: &PgRow) -> StoreResult<PrivacyToken> {
+pub(super) fn privacy_token(row: &PgRow) -> StoreResult<PrivacyToken> {
     Ok(PrivacyToken {
         jid: col(row, "jid")?,
         tc_token: col(row, "tc_token")?,

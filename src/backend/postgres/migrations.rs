@@ -406,7 +406,7 @@ pub fn lock_key(prefix: &str) -> i64 {
 }
 
 /// Brings the schema up to date. Safe to run from several processes at once.
-pub async fn run(pool: &PgPool, tables: &Tables) -> StoreResult<()> {
+pub async fn run(pool: &PgPool, tables: &Tables, events: &crate::events::Events) -> StoreResult<()> {
     let what = "apply schema migrations";
     let fail = |err| map_err(ErrorCode::ConnectionFailed, what)(err);
     let mut tx = pool.begin().await.map_err(fail)?;
@@ -427,10 +427,12 @@ pub async fn run(pool: &PgPool, tables: &Tables) -> StoreResult<()> {
     let applied_sql = format!("SELECT version FROM {}", tables.migrations);
     let applied: Vec<i64> = sqlx::query_scalar(&applied_sql).fetch_all(&mut *tx).await.map_err(fail)?;
     let record_sql = format!("INSERT INTO {} (version, name, applied_at_ms) VALUES ($1, $2, $3)", tables.migrations);
+    let mut done: Vec<(i64, &'static str)> = Vec::new();
     for migration in migrations(tables) {
         if applied.contains(&migration.version) {
             continue;
         }
+        done.push((migration.version, migration.name));
         for statement in &migration.statements {
             sqlx::query(statement).execute(&mut *tx).await.map_err(|err| {
                 StoreError::new(
@@ -456,7 +458,11 @@ pub async fn run(pool: &PgPool, tables: &Tables) -> StoreResult<()> {
     // under the same name: check that every table has the columns we use, so
     // a clash fails here (rolled back, nothing recorded) and not on first use.
     verify_columns(&mut tx, tables).await?;
-    tx.commit().await.map_err(fail)
+    tx.commit().await.map_err(fail)?;
+    for (version, name) in done {
+        events.migration_applied(version, name, &tables.migrations);
+    }
+    Ok(())
 }
 
 /// The columns each table must have (a subset check: extra columns are fine).

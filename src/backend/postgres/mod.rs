@@ -20,6 +20,7 @@ mod retry;
 mod rows;
 mod sender_keys;
 mod signal_keys;
+mod snapshot;
 mod sql;
 #[cfg(test)]
 mod tests;
@@ -41,6 +42,7 @@ use crate::error::{ErrorCode, StoreError, StoreResult};
 use sql::{Sql, Tables};
 
 pub struct PostgresBackend {
+    events: crate::events::Events,
     options: ServerStoreOptions,
     connect: PgConnectOptions,
     tables: Tables,
@@ -78,6 +80,7 @@ impl PostgresBackend {
         let tables = Tables::new(&options.table_prefix);
         let sql = Sql::new(&tables);
         Ok(Self {
+            events: crate::events::Events::new("postgres"),
             options,
             connect,
             tables,
@@ -138,7 +141,7 @@ impl PostgresBackend {
             }
         };
         drop(first);
-        if let Err(err) = migrations::run(&pool, &self.tables).await {
+        if let Err(err) = migrations::run(&pool, &self.tables, &self.events).await {
             pool.close().await;
             return Err(err);
         }
@@ -272,6 +275,10 @@ fn write_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 impl Backend for PostgresBackend {
     fn kind(&self) -> &'static str {
         "postgres"
+    }
+
+    fn events(&self) -> &crate::events::Events {
+        &self.events
     }
 
     fn check_text(&self, field: &str, value: &str) -> StoreResult<()> {

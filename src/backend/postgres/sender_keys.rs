@@ -8,7 +8,7 @@ use super::{check, read_err, write_err, PostgresBackend};
 use crate::domain::sender_key::{GroupSenderKeys, SenderKey, SenderKeyDistribution, SenderKeyStore};
 use crate::domain::{SignalAddress, StoreResult};
 
-fn sender_key(row: &PgRow) -> StoreResult<SenderKey> {
+pub(super) fn sender_key(row: &PgRow) -> StoreResult<SenderKey> {
     Ok(SenderKey {
         group_id: col(row, "group_id")?,
         sender: address_from(row, "sender_user", "sender_server", "sender_device")?,
@@ -16,7 +16,7 @@ fn sender_key(row: &PgRow) -> StoreResult<SenderKey> {
     })
 }
 
-fn distribution(row: &PgRow) -> StoreResult<SenderKeyDistribution> {
+pub(super) fn distribution(row: &PgRow) -> StoreResult<SenderKeyDistribution> {
     Ok(SenderKeyDistribution {
         group_id: col(row, "group_id")?,
         sender: address_from(row, "sender_user", "sender_server", "sender_device")?,

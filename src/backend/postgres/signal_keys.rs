@@ -13,7 +13,7 @@ use crate::domain::signal::{RegistrationInfo, SignalStore, SignedPreKey};
 use crate::domain::{Blob, KeyPair, SignalAddress, StoreResult};
 use crate::error::StoreError;
 
-fn pre_key(row: &PgRow) -> StoreResult<PreKey> {
+pub(super) fn pre_key(row: &PgRow) -> StoreResult<PreKey> {
     Ok(PreKey {
         key_id: u32_col(row, "key_id")?,
         key_pair: KeyPair { pub_key: col(row, "pub_key")?, priv_key: col(row, "priv_key")? },
@@ -21,7 +21,7 @@ fn pre_key(row: &PgRow) -> StoreResult<PreKey> {
     })
 }
 
-fn signed_pre_key(row: &PgRow) -> StoreResult<SignedPreKey> {
+pub(super) fn signed_pre_key(row: &PgRow) -> StoreResult<SignedPreKey> {
     Ok(SignedPreKey {
         key_id: u32_col(row, "key_id")?,
         key_pair: KeyPair { pub_key: col(row, "pub_key")?, priv_key: col(row, "priv_key")? },

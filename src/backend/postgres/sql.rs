@@ -3,6 +3,8 @@
 //! (`$1` is always the session id). Batches travel as arrays and are
 //! expanded server-side with `unnest(...)`, so a batch is one round trip.
 
+use crate::domain::snapshot::RecordKind;
+
 /// The SQL name of every table: the configured prefix + the logical name.
 #[derive(Debug, Clone)]
 pub struct Tables {
@@ -258,6 +260,263 @@ pub struct Sql {
     pub batch_sess_delete: String,
     pub batch_ident_upsert: String,
     pub batch_sk_upsert: String,
+
+    pub snap: SnapshotSql,
+}
+
+/// Statements of the snapshot API (`snapshot.rs`). Text keys compare and
+/// sort `COLLATE "C"` (byte order, whatever the database's locale).
+pub struct SnapshotSql {
+    /// One page query per [`RecordKind`] (indexed by `kind as usize`): `$1`
+    /// the session, then one parameter per key part (all NULL for the first
+    /// page), then the limit.
+    pub pages: Vec<String>,
+    /// `kind, n, bytes` rows for every kind of one session (`$1`).
+    pub counts: String,
+    /// Session ids greater than `$1` (byte order), at most `$2`.
+    pub sessions: String,
+    pub ri_put: String,
+}
+
+/// What each record kind is read from: columns, table, key columns with
+/// their types, extra filter, and the payload-bytes expression of `stats`.
+struct KindSource<'a> {
+    cols: &'a str,
+    table: &'a str,
+    keys: &'a [(&'a str, &'a str)],
+    filter: &'a str,
+    bytes: String,
+}
+
+/// A meta row that holds only defaults exports nothing (as a fresh session reads).
+const META_SET: &str =
+    " AND (next_prekey_id <> 1 OR server_has_prekeys OR signed_prekey_rotation_ts IS NOT NULL)";
+
+fn key_expr(col: &str, ty: &str) -> String {
+    if ty == "text" {
+        format!("{col} COLLATE \"C\"")
+    } else {
+        col.to_owned()
+    }
+}
+
+fn keyset_page(s: &KindSource<'_>) -> String {
+    let n = s.keys.len();
+    if n == 0 {
+        return format!("SELECT {} FROM {} WHERE session_id = $1{} LIMIT $2", s.cols, s.table, s.filter);
+    }
+    let cols: Vec<String> = s.keys.iter().map(|(c, ty)| key_expr(c, ty)).collect();
+    let params: Vec<String> = s.keys.iter().enumerate().map(|(i, (_, ty))| format!("${}::{ty}", i + 2)).collect();
+    let cond = if n == 1 {
+        format!("{} IS NULL OR {} > {}", params[0], cols[0], params[0])
+    } else {
+        format!("{} IS NULL OR ({}) > ({})", params[0], cols.join(", "), params.join(", "))
+    };
+    format!(
+        "SELECT {} FROM {} WHERE session_id = $1{} AND ({cond}) ORDER BY {} LIMIT ${}",
+        s.cols,
+        s.table,
+        s.filter,
+        cols.join(", "),
+        n + 2
+    )
+}
+
+fn len_sum(cols: &[&str]) -> String {
+    let parts: Vec<String> = cols.iter().map(|c| format!("COALESCE(octet_length({c}), 0)")).collect();
+    format!("COALESCE(SUM({}), 0)::int8", parts.join(" + "))
+}
+
+const T: &str = "text";
+const I: &str = "int8";
+const B: &str = "bytea";
+
+impl SnapshotSql {
+    fn new(t: &Tables) -> Self {
+        let none = "0::int8".to_owned();
+        let address = [("addr_user", T), ("addr_server", T), ("addr_device", I)];
+        let sender = [("group_id", T), ("sender_user", T), ("sender_server", T), ("sender_device", I)];
+        let src = |cols, table, keys, bytes| KindSource { cols, table, keys, filter: "", bytes };
+        let sources: Vec<KindSource<'_>> = RecordKind::ALL
+            .iter()
+            .map(|kind| match kind {
+                RecordKind::Auth => src("credentials", &t.auth, &[], len_sum(&["credentials"])),
+                RecordKind::Registration => src(
+                    "registration_id, identity_pub_key, identity_priv_key",
+                    &t.signal_registration,
+                    &[],
+                    len_sum(&["identity_pub_key", "identity_priv_key"]),
+                ),
+                RecordKind::SignedPreKey => src(
+                    "key_id, pub_key, priv_key, signature, uploaded",
+                    &t.signal_signed_prekey,
+                    &[],
+                    len_sum(&["pub_key", "priv_key", "signature"]),
+                ),
+                RecordKind::SignalMeta => KindSource {
+                    filter: META_SET,
+                    ..src("next_prekey_id, server_has_prekeys, signed_prekey_rotation_ts", &t.signal_meta, &[], none.clone())
+                },
+                RecordKind::PreKey => src(
+                    "key_id, pub_key, priv_key, uploaded",
+                    &t.signal_prekey,
+                    &[("key_id", I)],
+                    len_sum(&["pub_key", "priv_key"]),
+                ),
+                RecordKind::Session => {
+                    src("addr_user, addr_server, addr_device, record", &t.signal_session, &address, len_sum(&["record"]))
+                }
+                RecordKind::Identity => src(
+                    "addr_user, addr_server, addr_device, identity_key",
+                    &t.signal_identity,
+                    &address,
+                    len_sum(&["identity_key"]),
+                ),
+                RecordKind::SenderKey => src(
+                    "group_id, sender_user, sender_server, sender_device, record",
+                    &t.sender_keys,
+                    &sender,
+                    len_sum(&["record"]),
+                ),
+                RecordKind::SenderKeyDistribution => src(
+                    "group_id, sender_user, sender_server, sender_device, key_id, timestamp_ms",
+                    &t.sender_key_distribution,
+                    &sender,
+                    none.clone(),
+                ),
+                RecordKind::AppStateSyncKey => src(
+                    "key_id, key_data, key_timestamp, fingerprint",
+                    &t.appstate_sync_keys,
+                    &[("key_id", B)],
+                    len_sum(&["key_data", "fingerprint"]),
+                ),
+                RecordKind::AppStateCollection => src(
+                    "collection, version, hash",
+                    &t.appstate_collection_versions,
+                    &[("collection", T)],
+                    format!(
+                        "{} + (SELECT {} FROM {} WHERE session_id = $1)",
+                        len_sum(&["hash"]),
+                        len_sum(&["value_mac"]),
+                        t.appstate_collection_index_values
+                    ),
+                ),
+                RecordKind::PrivacyToken => src(
+                    "jid, tc_token, tc_token_timestamp, tc_token_sender_timestamp, nct_salt, updated_at_ms",
+                    &t.privacy_tokens,
+                    &[("jid", T)],
+                    len_sum(&["tc_token", "nct_salt"]),
+                ),
+                RecordKind::Message => src(
+                    "message_id, thread_jid, sender_jid, participant_jid, from_me, timestamp_ms, message_bytes",
+                    &t.messages,
+                    &[("message_id", T)],
+                    len_sum(&["message_bytes"]),
+                ),
+                RecordKind::Thread => src(
+                    "jid, name, unread_count, archived, pinned, mute_end_ms, marked_as_unread, \
+                     ephemeral_expiration, ephemeral_setting_timestamp",
+                    &t.threads,
+                    &[("jid", T)],
+                    none.clone(),
+                ),
+                RecordKind::Contact => src(
+                    "jid, display_name, push_name, lid, phone_number, username, last_updated_ms",
+                    &t.contacts,
+                    &[("jid", T)],
+                    none.clone(),
+                ),
+                RecordKind::Key => src(
+                    "key_type, key_id, value",
+                    &t.adapter_keys,
+                    &[("key_type", B), ("key_id", B)],
+                    len_sum(&["value"]),
+                ),
+                RecordKind::RetryOutbound => src(
+                    "message_id, to_jid, eligible_requesters_json, delivered_requesters_json, replay_mode, \
+                     replay_payload, state, updated_at_ms, expires_at_ms",
+                    &t.retry_outbound,
+                    &[("message_id", T)],
+                    len_sum(&["replay_payload"]),
+                ),
+                RecordKind::RetryInbound => src(
+                    "message_id, requester_jid, retry_count, updated_at_ms, expires_at_ms",
+                    &t.retry_inbound,
+                    &[("message_id", T), ("requester_jid", T)],
+                    none.clone(),
+                ),
+                RecordKind::GroupMetadata => src(
+                    "group_jid, participants_json, ephemeral, ephemeral_trigger, updated_at_ms, expires_at_ms",
+                    &t.group_metadata,
+                    &[("group_jid", T)],
+                    none.clone(),
+                ),
+                RecordKind::ChatMetadata => src(
+                    "chat_jid, ephemeral_expiration, ephemeral_setting_timestamp, updated_at_ms, expires_at_ms",
+                    &t.chat_metadata,
+                    &[("chat_jid", T)],
+                    none.clone(),
+                ),
+                RecordKind::DeviceList => src(
+                    "user_jid, alt_user_jid, device_jids_json, updated_at_ms, expires_at_ms",
+                    &t.device_list,
+                    &[("user_jid", T)],
+                    none.clone(),
+                ),
+                RecordKind::MessageSecret => src(
+                    "message_id, secret, sender_jid, expires_at_ms",
+                    &t.message_secrets,
+                    &[("message_id", T)],
+                    len_sum(&["secret"]),
+                ),
+            })
+            .collect();
+        let counts: Vec<String> = RecordKind::ALL
+            .iter()
+            .zip(&sources)
+            .map(|(kind, s)| {
+                format!(
+                    "SELECT '{}'::text AS kind, COUNT(*)::int8 AS n, {} AS bytes FROM {} WHERE session_id = $1{}",
+                    kind.name(),
+                    s.bytes,
+                    s.table,
+                    s.filter
+                )
+            })
+            .collect();
+        let mut tables: Vec<(&str, &str)> = Vec::new();
+        for s in &sources {
+            if !tables.iter().any(|(t, _)| *t == s.table) {
+                tables.push((s.table, s.filter));
+            }
+        }
+        let branches: Vec<String> = tables
+            .iter()
+            .map(|(table, filter)| {
+                format!(
+                    "(SELECT DISTINCT session_id COLLATE \"C\" AS session_id FROM {table}
+                      WHERE session_id COLLATE \"C\" > $1{filter} ORDER BY 1 LIMIT $2)"
+                )
+            })
+            .collect();
+        Self {
+            pages: sources.iter().map(keyset_page).collect(),
+            counts: counts.join("\nUNION ALL "),
+            sessions: format!("SELECT session_id FROM ({}) AS s ORDER BY 1 LIMIT $2", branches.join("\nUNION ")),
+            ri_put: format!(
+                "INSERT INTO {} AS t (session_id, message_id, requester_jid, retry_count, updated_at_ms, expires_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (session_id, message_id, requester_jid) DO UPDATE SET
+                    retry_count = EXCLUDED.retry_count, updated_at_ms = EXCLUDED.updated_at_ms,
+                    expires_at_ms = EXCLUDED.expires_at_ms",
+                t.retry_inbound
+            ),
+        }
+    }
+
+    pub fn page(&self, kind: RecordKind) -> &str {
+        &self.pages[kind as usize]
+    }
 }
 
 fn delete_all(table: &str) -> String {
@@ -812,6 +1071,8 @@ impl Sql {
                  ON CONFLICT (session_id, group_id, sender_user, sender_server, sender_device)
                  DO UPDATE SET record = EXCLUDED.record"
             ),
+
+            snap: SnapshotSql::new(t),
         }
     }
 }

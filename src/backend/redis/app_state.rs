@@ -24,7 +24,7 @@ use crate::domain::app_state::{
 use crate::domain::StoreResult;
 use crate::error::{ErrorCode, StoreError};
 
-fn sync_key(hex_id: &[u8], h: &Hash) -> StoreResult<SyncKey> {
+pub(super) fn sync_key(hex_id: &[u8], h: &Hash) -> StoreResult<SyncKey> {
     Ok(SyncKey {
         key_id: unhex(hex_id).ok_or_else(|| StoreError::corrupted("redis: a stored app-state key id is not hex"))?,
         key_data: h.req_bytes("d")?,

@@ -133,7 +133,7 @@ return {n, #due}
 
 /// ARGV: per snapshot: user, has alt '1'/'0', alt, native ttl, expiry,
 /// updatedAtMs, device jids (JSON). Moves the alternate-jid index along.
-static PUT_DEVICE_LISTS: LazyLock<Script> = LazyLock::new(|| {
+pub(super) static PUT_DEVICE_LISTS: LazyLock<Script> = LazyLock::new(|| {
     entry_script(
         r#"
 local base = KEYS[1]
@@ -294,11 +294,11 @@ impl RedisBackend {
     }
 }
 
-fn entry_member(id: &str) -> String {
+pub(super) fn entry_member(id: &str) -> String {
     format!("r:{}", esc(id))
 }
 
-fn group_metadata(group_jid: &str, h: &Hash) -> StoreResult<GroupMetadata> {
+pub(super) fn group_metadata(group_jid: &str, h: &Hash) -> StoreResult<GroupMetadata> {
     Ok(GroupMetadata {
         group_jid: group_jid.to_owned(),
         participants: h.list("p")?.unwrap_or_default(),
@@ -308,7 +308,7 @@ fn group_metadata(group_jid: &str, h: &Hash) -> StoreResult<GroupMetadata> {
     })
 }
 
-fn chat_metadata(chat_jid: &str, h: &Hash) -> StoreResult<ChatMetadata> {
+pub(super) fn chat_metadata(chat_jid: &str, h: &Hash) -> StoreResult<ChatMetadata> {
     Ok(ChatMetadata {
         chat_jid: chat_jid.to_owned(),
         ephemeral_expiration: h.int("ee")?,
@@ -317,7 +317,7 @@ fn chat_metadata(chat_jid: &str, h: &Hash) -> StoreResult<ChatMetadata> {
     })
 }
 
-fn device_list(h: &Hash) -> StoreResult<DeviceList> {
+pub(super) fn device_list(h: &Hash) -> StoreResult<DeviceList> {
     Ok(DeviceList {
         user_jid: h.req_text("u")?,
         alt_user_jid: h.text("a")?,

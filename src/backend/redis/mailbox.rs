@@ -27,7 +27,7 @@ use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
 use crate::error::{ErrorCode, StoreError};
 
-fn message(id: String, h: &Hash) -> StoreResult<StoredMessage> {
+pub(super) fn message(id: String, h: &Hash) -> StoreResult<StoredMessage> {
     Ok(StoredMessage {
         id,
         thread_jid: h.req_text("t")?,
@@ -39,7 +39,7 @@ fn message(id: String, h: &Hash) -> StoreResult<StoredMessage> {
     })
 }
 
-fn thread(h: &Hash) -> StoreResult<StoredThread> {
+pub(super) fn thread(h: &Hash) -> StoreResult<StoredThread> {
     Ok(StoredThread {
         jid: h.req_text("j")?,
         name: h.text("n")?,
@@ -53,7 +53,7 @@ fn thread(h: &Hash) -> StoreResult<StoredThread> {
     })
 }
 
-fn contact(h: &Hash) -> StoreResult<StoredContact> {
+pub(super) fn contact(h: &Hash) -> StoreResult<StoredContact> {
     Ok(StoredContact {
         jid: h.req_text("j")?,
         display_name: h.text("dn")?,
@@ -65,7 +65,7 @@ fn contact(h: &Hash) -> StoreResult<StoredContact> {
     })
 }
 
-fn privacy_token(h: &Hash) -> StoreResult<PrivacyToken> {
+pub(super) fn privacy_token(h: &Hash) -> StoreResult<PrivacyToken> {
     Ok(PrivacyToken {
         jid: h.req_text("j")?,
         tc_token: h.bytes("tc"),

@@ -25,6 +25,7 @@ mod retry;
 mod scripts;
 mod sender_keys;
 mod signal_keys;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -53,6 +54,7 @@ const MIN_CACHE_GRACE_MS: i64 = 60_000;
 const MAX_NATIVE_TTL_MS: i64 = 100 * 365 * 24 * 3_600_000;
 
 pub struct RedisBackend {
+    events: crate::events::Events,
     options: RedisOptions,
     client: redis::Client,
     /// `host:port`, for messages.
@@ -81,6 +83,7 @@ impl RedisBackend {
         let client = redis::Client::open(info)
             .map_err(|err| StoreError::invalid_config(format!("redis: cannot use {endpoint}: {:?}", err.kind())))?;
         Ok(Self {
+            events: crate::events::Events::new("redis"),
             options,
             client,
             endpoint,
@@ -427,6 +430,10 @@ fn server_codes(err: &RedisError) -> Vec<String> {
 impl Backend for RedisBackend {
     fn kind(&self) -> &'static str {
         "redis"
+    }
+
+    fn events(&self) -> &crate::events::Events {
+        &self.events
     }
 
     fn close(&self) -> CloseFuture<'_> {

@@ -1,6 +1,6 @@
 //! `retry` cache: outbound messages `rt:{sid}:o:<id>` (hashes; requester lists
 //! as JSON, absent and `[]` distinct) and inbound counters
-//! `rt:{sid}:i:<id>:<requester>` (`n`, `ex`), all indexed by expiry in
+//! `rt:{sid}:i:<id>:<requester>` (`n`, `ex`, `up`), all indexed by expiry in
 //! `rt:{sid}:x` like the other caches (see `caches.rs`). Updates of a record
 //! and the counter increment are scripts, atomic across processes.
 
@@ -23,7 +23,7 @@ fn outbound_member(message_id: &str) -> String {
     format!("o:{}", esc(message_id))
 }
 
-fn outbound(message_id: &str, h: &Hash) -> StoreResult<RetryOutboundMessage> {
+pub(super) fn outbound(message_id: &str, h: &Hash) -> StoreResult<RetryOutboundMessage> {
     Ok(RetryOutboundMessage {
         message_id: message_id.to_owned(),
         to_jid: h.req_text("to")?,
@@ -92,7 +92,7 @@ local n = 1
 if cur[1] and cur[2] and num(cur[2], 'retry counter expiry') > tonumber(ARGV[3]) then
   n = num(cur[1], 'retry count') + 1
 end
-redis.call('HSET', k, 'n', string.format('%d', n), 'ex', ARGV[4])
+redis.call('HSET', k, 'n', string.format('%d', n), 'ex', ARGV[4], 'up', ARGV[3])
 redis.call('PEXPIRE', k, nat)
 redis.call('ZADD', base .. 'x', ARGV[4], member)
 extend(base .. 'x', nat)

@@ -20,7 +20,7 @@ fn distribution_value(d: &SenderKeyDistribution) -> String {
     format!("{}:{}", d.key_id, d.timestamp_ms)
 }
 
-fn distribution(group_id: &str, sender: SignalAddress, raw: &[u8]) -> StoreResult<SenderKeyDistribution> {
+pub(super) fn distribution(group_id: &str, sender: SignalAddress, raw: &[u8]) -> StoreResult<SenderKeyDistribution> {
     let bad = || StoreError::corrupted("redis: a stored sender-key distribution is not keyId:timestampMs");
     let text = std::str::from_utf8(raw).map_err(|_| bad())?;
     let (key_id, ts) = text.split_once(':').ok_or_else(bad)?;

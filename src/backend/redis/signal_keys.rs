@@ -29,14 +29,14 @@ fn uploaded_arg(uploaded: Option<bool>) -> &'static str {
 }
 
 /// A key pair stored as `pu` / `pr`.
-fn key_pair(h: &Hash) -> StoreResult<KeyPair> {
+pub(super) fn key_pair(h: &Hash) -> StoreResult<KeyPair> {
     Ok(KeyPair {
         pub_key: h.req_bytes("pu")?,
         priv_key: h.req_bytes("pr")?,
     })
 }
 
-fn pre_key(key_id: u32, h: &Hash) -> StoreResult<PreKey> {
+pub(super) fn pre_key(key_id: u32, h: &Hash) -> StoreResult<PreKey> {
     Ok(PreKey {
         key_id,
         key_pair: key_pair(h)?,
@@ -44,7 +44,7 @@ fn pre_key(key_id: u32, h: &Hash) -> StoreResult<PreKey> {
     })
 }
 
-fn signed_pre_key(h: &Hash) -> StoreResult<SignedPreKey> {
+pub(super) fn signed_pre_key(h: &Hash) -> StoreResult<SignedPreKey> {
     Ok(SignedPreKey {
         key_id: h.u32("id")?,
         key_pair: key_pair(h)?,

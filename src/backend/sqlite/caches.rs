@@ -22,7 +22,7 @@ fn expired(row: &SqliteRow, now_ms: i64) -> StoreResult<bool> {
     Ok(col::<i64>(row, "expires_at_ms")? <= now_ms)
 }
 
-fn group_metadata(row: &SqliteRow) -> StoreResult<GroupMetadata> {
+pub(super) fn group_metadata(row: &SqliteRow) -> StoreResult<GroupMetadata> {
     let participants: String = col(row, "participants_json")?;
     Ok(GroupMetadata {
         group_jid: col(row, "group_jid")?,
@@ -33,7 +33,7 @@ fn group_metadata(row: &SqliteRow) -> StoreResult<GroupMetadata> {
     })
 }
 
-fn chat_metadata(row: &SqliteRow) -> StoreResult<ChatMetadata> {
+pub(super) fn chat_metadata(row: &SqliteRow) -> StoreResult<ChatMetadata> {
     Ok(ChatMetadata {
         chat_jid: col(row, "chat_jid")?,
         ephemeral_expiration: col(row, "ephemeral_expiration")?,
@@ -42,7 +42,7 @@ fn chat_metadata(row: &SqliteRow) -> StoreResult<ChatMetadata> {
     })
 }
 
-fn device_list(row: &SqliteRow) -> StoreResult<DeviceList> {
+pub(super) fn device_list(row: &SqliteRow) -> StoreResult<DeviceList> {
     let devices: String = col(row, "device_jids_json")?;
     Ok(DeviceList {
         user_jid: col(row, "user_jid")?,

@@ -13,7 +13,7 @@ use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
 
-fn message(row: &SqliteRow) -> StoreResult<StoredMessage> {
+pub(super) fn message(row: &SqliteRow) -> StoreResult<StoredMessage> {
     Ok(StoredMessage {
         id: col(row, "message_id")?,
         thread_jid: col(row, "thread_jid")?,
@@ -25,7 +25,7 @@ fn message(row: &SqliteRow) -> StoreResult<StoredMessage> {
     })
 }
 
-fn thread(row: &SqliteRow) -> StoreResult<StoredThread> {
+pub(super) fn thread(row: &SqliteRow) -> StoreResult<StoredThread> {
     Ok(StoredThread {
         jid: col(row, "jid")?,
         name: col(row, "name")?,
@@ -39,7 +39,7 @@ fn thread(row: &SqliteRow) -> StoreResult<StoredThread> {
     })
 }
 
-fn contact(row: &SqliteRow) -> StoreResult<StoredContact> {
+pub(super) fn contact(row: &SqliteRow) -> StoreResult<StoredContact> {
     Ok(StoredContact {
         jid: col(row, "jid")?,
         display_name: col(row, "display_name")?,
@@ -51,7 +51,7 @@ fn contact(row: &SqliteRow) -> StoreResult<StoredContact> {
     })
 }
 
-fn privacy_token(row: &SqliteRow) -> StoreResult<PrivacyToken> {
+pub(super) fn privacy_token(row: &SqliteRow) -> StoreResult<PrivacyToken> {
     Ok(PrivacyToken {
         jid: col(row, "jid")?,
         tc_token: col(row, "tc_token")?,

@@ -467,7 +467,7 @@ fn expiry_index(table: &str) -> String {
 }
 
 /// Brings the database up to date. Safe to run from several processes at once.
-pub async fn run(pool: &SqlitePool, tables: &TableNames) -> StoreResult<()> {
+pub async fn run(pool: &SqlitePool, tables: &TableNames, events: &crate::events::Events) -> StoreResult<()> {
     let create = format!(
         "CREATE TABLE IF NOT EXISTS {} (
             version INTEGER NOT NULL PRIMARY KEY,
@@ -527,6 +527,7 @@ pub async fn run(pool: &SqlitePool, tables: &TableNames) -> StoreResult<()> {
             .await
             .map_err(map_err(ErrorCode::ConnectionFailed, what))?;
         tx.commit().await.map_err(map_err(ErrorCode::ConnectionFailed, what))?;
+        events.migration_applied(migration.version, migration.name, &tables.migrations);
     }
     // The version table says what ran, not under which names: a file first
     // migrated with other tableNames would lack this configuration's tables.

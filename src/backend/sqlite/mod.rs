@@ -20,6 +20,7 @@ mod retry;
 mod rows;
 mod sender_keys;
 mod signal_keys;
+mod snapshot;
 mod sql;
 #[cfg(test)]
 mod tests;
@@ -44,6 +45,7 @@ use sql::Sql;
 const READER_CONNECTIONS: u32 = 2;
 
 pub struct SqliteBackend {
+    events: crate::events::Events,
     options: ResolvedOptions,
     sql: Sql,
     pools: OnceCell<Pools>,
@@ -63,7 +65,8 @@ impl SqliteBackend {
     pub fn new(options: SqliteOptions) -> StoreResult<SqliteBackend> {
         let options = ResolvedOptions::resolve(options)?;
         let sql = Sql::new(&options.tables);
-        Ok(Self { options, sql, pools: OnceCell::new(), closed: AtomicBool::new(false) })
+        let events = crate::events::Events::new("sqlite");
+        Ok(Self { events, options, sql, pools: OnceCell::new(), closed: AtomicBool::new(false) })
     }
 
     /// The database path as configured.
@@ -110,7 +113,7 @@ impl SqliteBackend {
                 )
                 .with_source(err)
             })?;
-        if let Err(err) = migrations::run(&writer, &o.tables).await {
+        if let Err(err) = migrations::run(&writer, &o.tables, &self.events).await {
             writer.close().await;
             return Err(err);
         }
@@ -211,6 +214,10 @@ fn write_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 impl Backend for SqliteBackend {
     fn kind(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn events(&self) -> &crate::events::Events {
+        &self.events
     }
 
     fn close(&self) -> CloseFuture<'_> {

@@ -10,7 +10,7 @@ use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore, ad
 use crate::domain::StoreResult;
 use crate::error::StoreError;
 
-fn outbound(row: &SqliteRow) -> StoreResult<RetryOutboundMessage> {
+pub(super) fn outbound(row: &SqliteRow) -> StoreResult<RetryOutboundMessage> {
     Ok(RetryOutboundMessage {
         message_id: col(row, "message_id")?,
         to_jid: col(row, "to_jid")?,

@@ -10,7 +10,7 @@ use super::{read_err, write_err, SqliteBackend};
 use crate::domain::sender_key::{GroupSenderKeys, SenderKey, SenderKeyDistribution, SenderKeyStore};
 use crate::domain::{SignalAddress, StoreResult};
 
-fn sender_key(row: &SqliteRow) -> StoreResult<SenderKey> {
+pub(super) fn sender_key(row: &SqliteRow) -> StoreResult<SenderKey> {
     Ok(SenderKey {
         group_id: col(row, "group_id")?,
         sender: address_from(row, "sender_user", "sender_server", "sender_device")?,
@@ -18,7 +18,7 @@ fn sender_key(row: &SqliteRow) -> StoreResult<SenderKey> {
     })
 }
 
-fn distribution(row: &SqliteRow) -> StoreResult<SenderKeyDistribution> {
+pub(super) fn distribution(row: &SqliteRow) -> StoreResult<SenderKeyDistribution> {
     Ok(SenderKeyDistribution {
         group_id: col(row, "group_id")?,
         sender: address_from(row, "sender_user", "sender_server", "sender_device")?,

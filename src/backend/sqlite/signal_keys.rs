@@ -26,7 +26,7 @@ fn row_address_key(row: &SqliteRow) -> StoreResult<AddressKey> {
     Ok((col(row, "user")?, col(row, "server")?, col(row, "device")?))
 }
 
-fn pre_key(row: &SqliteRow) -> StoreResult<PreKey> {
+pub(super) fn pre_key(row: &SqliteRow) -> StoreResult<PreKey> {
     Ok(PreKey {
         key_id: u32_col(row, "key_id")?,
         key_pair: KeyPair { pub_key: col(row, "pub_key")?, priv_key: col(row, "priv_key")? },
@@ -34,7 +34,7 @@ fn pre_key(row: &SqliteRow) -> StoreResult<PreKey> {
     })
 }
 
-fn signed_pre_key(row: &SqliteRow) -> StoreResult<SignedPreKey> {
+pub(super) fn signed_pre_key(row: &SqliteRow) -> StoreResult<SignedPreKey> {
     Ok(SignedPreKey {
         key_id: u32_col(row, "key_id")?,
         key_pair: KeyPair { pub_key: col(row, "pub_key")?, priv_key: col(row, "priv_key")? },

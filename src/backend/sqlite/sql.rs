@@ -2,6 +2,7 @@
 //! Table names are validated identifiers; every value is a bound `?`.
 
 use super::options::TableNames;
+use crate::domain::snapshot::RecordKind;
 
 /// Largest `IN (…)` list of single values per statement.
 pub const MAX_CHUNK_SINGLE: usize = 512;
@@ -217,6 +218,276 @@ pub struct Sql {
     pub keys_list_ids: String,
     pub keys_types: String,
     pub keys_clear: String,
+
+    pub snap: SnapshotSql,
+}
+
+/// Statements of the snapshot API (`snapshot.rs`). TEXT and BLOB compare
+/// with memcmp (the BINARY collation), so keyset pages follow byte order.
+pub struct SnapshotSql {
+    /// One page query per [`RecordKind`] (indexed by `kind as usize`): `?1`
+    /// the session, then one parameter per key part (all NULL for the first
+    /// page), then the limit.
+    pub pages: Vec<String>,
+    /// `kind, n, bytes` rows for every kind of one session (`?1`).
+    pub counts: String,
+    /// Session ids greater than `?1` (`''` for the first page), at most `?2`.
+    pub sessions: String,
+    pub ri_put: String,
+}
+
+/// What each record kind is read from: columns, table, key columns, extra
+/// filter, and the payload-bytes expression of `stats`.
+struct KindSource<'a> {
+    cols: &'a str,
+    table: &'a str,
+    keys: &'a [&'a str],
+    filter: &'a str,
+    bytes: String,
+}
+
+/// A meta row that holds only defaults exports nothing (as a fresh session reads).
+const META_SET: &str = " AND (next_prekey_id <> 1 OR server_has_prekeys <> 0 OR signed_prekey_rotation_ts IS NOT NULL)";
+
+fn keyset_page(s: &KindSource<'_>) -> String {
+    let n = s.keys.len();
+    if n == 0 {
+        return format!("SELECT {} FROM {} WHERE session_id = ?1{} LIMIT ?2", s.cols, s.table, s.filter);
+    }
+    let params: Vec<String> = (2..n + 2).map(|i| format!("?{i}")).collect();
+    let cond = if n == 1 {
+        format!("?2 IS NULL OR {} > ?2", s.keys[0])
+    } else {
+        format!("?2 IS NULL OR ({}) > ({})", s.keys.join(", "), params.join(", "))
+    };
+    format!(
+        "SELECT {} FROM {} WHERE session_id = ?1{} AND ({cond}) ORDER BY {} LIMIT ?{}",
+        s.cols,
+        s.table,
+        s.filter,
+        s.keys.join(", "),
+        n + 2
+    )
+}
+
+fn len_sum(cols: &[&str]) -> String {
+    let parts: Vec<String> = cols.iter().map(|c| format!("COALESCE(LENGTH({c}), 0)")).collect();
+    format!("COALESCE(SUM({}), 0)", parts.join(" + "))
+}
+
+impl SnapshotSql {
+    fn new(t: &TableNames) -> Self {
+        let none = "0".to_owned();
+        let sources: Vec<KindSource<'_>> = RecordKind::ALL
+            .iter()
+            .map(|kind| match kind {
+                RecordKind::Auth => KindSource { cols: "credentials", table: &t.auth, keys: &[], filter: "", bytes: len_sum(&["credentials"]) },
+                RecordKind::Registration => KindSource {
+                    cols: "registration_id, identity_pub_key, identity_priv_key",
+                    table: &t.signal_registration,
+                    keys: &[],
+                    filter: "",
+                    bytes: len_sum(&["identity_pub_key", "identity_priv_key"]),
+                },
+                RecordKind::SignedPreKey => KindSource {
+                    cols: "key_id, pub_key, priv_key, signature, uploaded",
+                    table: &t.signal_signed_prekey,
+                    keys: &[],
+                    filter: "",
+                    bytes: len_sum(&["pub_key", "priv_key", "signature"]),
+                },
+                RecordKind::SignalMeta => KindSource {
+                    cols: "next_prekey_id, server_has_prekeys, signed_prekey_rotation_ts",
+                    table: &t.signal_meta,
+                    keys: &[],
+                    filter: META_SET,
+                    bytes: none.clone(),
+                },
+                RecordKind::PreKey => KindSource {
+                    cols: "key_id, pub_key, priv_key, uploaded",
+                    table: &t.signal_prekey,
+                    keys: &["key_id"],
+                    filter: "",
+                    bytes: len_sum(&["pub_key", "priv_key"]),
+                },
+                RecordKind::Session => KindSource {
+                    cols: "user, server, device, record",
+                    table: &t.signal_session,
+                    keys: &["user", "server", "device"],
+                    filter: "",
+                    bytes: len_sum(&["record"]),
+                },
+                RecordKind::Identity => KindSource {
+                    cols: "user, server, device, identity_key",
+                    table: &t.signal_identity,
+                    keys: &["user", "server", "device"],
+                    filter: "",
+                    bytes: len_sum(&["identity_key"]),
+                },
+                RecordKind::SenderKey => KindSource {
+                    cols: "group_id, sender_user, sender_server, sender_device, record",
+                    table: &t.sender_keys,
+                    keys: &["group_id", "sender_user", "sender_server", "sender_device"],
+                    filter: "",
+                    bytes: len_sum(&["record"]),
+                },
+                RecordKind::SenderKeyDistribution => KindSource {
+                    cols: "group_id, sender_user, sender_server, sender_device, key_id, timestamp_ms",
+                    table: &t.sender_key_distribution,
+                    keys: &["group_id", "sender_user", "sender_server", "sender_device"],
+                    filter: "",
+                    bytes: none.clone(),
+                },
+                RecordKind::AppStateSyncKey => KindSource {
+                    cols: "key_id, key_data, timestamp, fingerprint",
+                    table: &t.appstate_sync_keys,
+                    keys: &["key_id"],
+                    filter: "",
+                    bytes: len_sum(&["key_data", "fingerprint"]),
+                },
+                RecordKind::AppStateCollection => KindSource {
+                    cols: "collection, version, hash",
+                    table: &t.appstate_collection_versions,
+                    keys: &["collection"],
+                    filter: "",
+                    bytes: format!(
+                        "{} + (SELECT {} FROM {} WHERE session_id = ?1)",
+                        len_sum(&["hash"]),
+                        len_sum(&["value_mac"]),
+                        t.appstate_collection_index_values
+                    ),
+                },
+                RecordKind::PrivacyToken => KindSource {
+                    cols: "jid, tc_token, tc_token_timestamp, tc_token_sender_timestamp, nct_salt, updated_at_ms",
+                    table: &t.privacy_tokens,
+                    keys: &["jid"],
+                    filter: "",
+                    bytes: len_sum(&["tc_token", "nct_salt"]),
+                },
+                RecordKind::Message => KindSource {
+                    cols: "message_id, thread_jid, sender_jid, participant_jid, from_me, timestamp_ms, message_bytes",
+                    table: &t.messages,
+                    keys: &["message_id"],
+                    filter: "",
+                    bytes: len_sum(&["message_bytes"]),
+                },
+                RecordKind::Thread => KindSource {
+                    cols: "jid, name, unread_count, archived, pinned, mute_end_ms, marked_as_unread, \
+                           ephemeral_expiration, ephemeral_setting_timestamp",
+                    table: &t.threads,
+                    keys: &["jid"],
+                    filter: "",
+                    bytes: none.clone(),
+                },
+                RecordKind::Contact => KindSource {
+                    cols: "jid, display_name, push_name, lid, phone_number, username, last_updated_ms",
+                    table: &t.contacts,
+                    keys: &["jid"],
+                    filter: "",
+                    bytes: none.clone(),
+                },
+                RecordKind::Key => KindSource {
+                    cols: "key_type, key_id, value",
+                    table: &t.adapter_keys,
+                    keys: &["key_type", "key_id"],
+                    filter: "",
+                    bytes: len_sum(&["value"]),
+                },
+                RecordKind::RetryOutbound => KindSource {
+                    cols: "message_id, to_jid, eligible_requesters_json, delivered_requesters_json, replay_mode, \
+                           replay_payload, state, updated_at_ms, expires_at_ms",
+                    table: &t.retry_outbound,
+                    keys: &["message_id"],
+                    filter: "",
+                    bytes: len_sum(&["replay_payload"]),
+                },
+                RecordKind::RetryInbound => KindSource {
+                    cols: "message_id, requester_jid, retry_count, updated_at_ms, expires_at_ms",
+                    table: &t.retry_inbound,
+                    keys: &["message_id", "requester_jid"],
+                    filter: "",
+                    bytes: none.clone(),
+                },
+                RecordKind::GroupMetadata => KindSource {
+                    cols: "group_jid, participants_json, ephemeral, ephemeral_trigger, updated_at_ms, expires_at_ms",
+                    table: &t.group_metadata,
+                    keys: &["group_jid"],
+                    filter: "",
+                    bytes: none.clone(),
+                },
+                RecordKind::ChatMetadata => KindSource {
+                    cols: "chat_jid, ephemeral_expiration, ephemeral_setting_timestamp, updated_at_ms, expires_at_ms",
+                    table: &t.chat_metadata,
+                    keys: &["chat_jid"],
+                    filter: "",
+                    bytes: none.clone(),
+                },
+                RecordKind::DeviceList => KindSource {
+                    cols: "user_jid, alt_user_jid, device_jids_json, updated_at_ms, expires_at_ms",
+                    table: &t.device_list,
+                    keys: &["user_jid"],
+                    filter: "",
+                    bytes: none.clone(),
+                },
+                RecordKind::MessageSecret => KindSource {
+                    cols: "message_id, secret, sender_jid, expires_at_ms",
+                    table: &t.message_secrets,
+                    keys: &["message_id"],
+                    filter: "",
+                    bytes: len_sum(&["secret"]),
+                },
+            })
+            .collect();
+        let counts: Vec<String> = RecordKind::ALL
+            .iter()
+            .zip(&sources)
+            .map(|(kind, s)| {
+                format!(
+                    "SELECT '{}' AS kind, COUNT(*) AS n, {} AS bytes FROM {} WHERE session_id = ?1{}",
+                    kind.name(),
+                    s.bytes,
+                    s.table,
+                    s.filter
+                )
+            })
+            .collect();
+        // Each branch reads its index in order and stops after ?2 distinct ids.
+        let mut tables: Vec<(&str, &str)> = Vec::new();
+        for s in &sources {
+            if !tables.iter().any(|(t, _)| *t == s.table) {
+                tables.push((s.table, s.filter));
+            }
+        }
+        let branches: Vec<String> = tables
+            .iter()
+            .map(|(table, filter)| {
+                format!(
+                    "SELECT session_id FROM (SELECT DISTINCT session_id FROM {table} WHERE session_id > ?1{filter} \
+                     ORDER BY session_id LIMIT ?2)"
+                )
+            })
+            .collect();
+        Self {
+            pages: sources.iter().map(keyset_page).collect(),
+            counts: counts.join("\nUNION ALL "),
+            sessions: format!(
+                "SELECT session_id FROM ({}) ORDER BY session_id LIMIT ?2",
+                branches.join("\nUNION ")
+            ),
+            ri_put: format!(
+                "INSERT INTO {} (session_id, message_id, requester_jid, retry_count, updated_at_ms, expires_at_ms)
+                 VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (session_id, message_id, requester_jid) DO UPDATE SET
+                    retry_count = excluded.retry_count, updated_at_ms = excluded.updated_at_ms,
+                    expires_at_ms = excluded.expires_at_ms",
+                t.retry_inbound
+            ),
+        }
+    }
+
+    pub fn page(&self, kind: RecordKind) -> &str {
+        &self.pages[kind as usize]
+    }
 }
 
 fn delete_all(table: &str) -> String {
@@ -711,6 +982,8 @@ impl Sql {
             ),
             keys_types: format!("SELECT DISTINCT key_type FROM {keys} WHERE session_id = ? ORDER BY key_type"),
             keys_clear: delete_all(keys),
+
+            snap: SnapshotSql::new(t),
         }
     }
 }
