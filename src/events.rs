@@ -20,6 +20,9 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::domain::Domain;
 
+/// The lease events [`Events::lease`] is meant for.
+pub const LEASE_EVENTS: [&str; 5] = ["leaseAcquired", "leaseRenewed", "leaseLost", "leaseReleased", "leaseTakenOver"];
+
 /// zapo's default `slowOperationThresholdMs`.
 pub const DEFAULT_SLOW_OPERATION_MS: u64 = 250;
 
@@ -261,6 +264,25 @@ impl Events {
         });
     }
 
+    /// A session-ownership (lease) event, for the ownership layer: use one of
+    /// [`LEASE_EVENTS`] as `event` (`leaseAcquired` info, `leaseRenewed`
+    /// debug, `leaseLost` error, `leaseReleased` info, `leaseTakenOver` warn),
+    /// with fields such as `holder`, `expiresAtMs`, `fencingToken`.
+    pub fn lease(
+        &self,
+        level: Level,
+        event: &'static str,
+        sid: &str,
+        message: impl Into<String>,
+        fields: Vec<(&'static str, Value)>,
+    ) {
+        self.emit(level, event, |e| {
+            let mut e = e.message(message).session(sid).domain(Domain::Auth);
+            e.fields.extend(fields);
+            e
+        });
+    }
+
     /// Operation counters of every domain that was called, in [`Domain`] order.
     pub fn operations(&self) -> Vec<(Domain, OpStats)> {
         let all = Domain::PERSISTENT.iter().chain(Domain::CACHES.iter()).chain(Domain::ADAPTER.iter());
@@ -330,6 +352,17 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].backend, Some("sqlite"));
         assert_eq!(got[0].fields, vec![("version", Value::Int(2))]);
+    }
+
+    #[test]
+    fn lease_events_carry_the_session() {
+        let events = Events::new("postgres");
+        let sink = Arc::new(Collect::default());
+        events.set_sink(Some(sink.clone()));
+        events.lease(Level::Warn, LEASE_EVENTS[4], "s1", "taken over", vec![("holder", "host:1".into())]);
+        let got = sink.named("leaseTakenOver");
+        assert_eq!(got[0].session_id.as_deref(), Some("s1"));
+        assert_eq!(got[0].fields, vec![("holder", Value::Str("host:1".into()))]);
     }
 
     #[test]

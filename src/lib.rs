@@ -8,7 +8,8 @@
 //! - [`cache_layer`]: zapo's opt-in per-session L1 in front of a durable backend;
 //! - [`config`]: option validation shared by every factory;
 //! - [`events`]: structured events and operation counters (logger and metrics);
-//! - [`backup`]: the portable JSONL backup format of exported records.
+//! - [`backup`]: the portable JSONL backup format of exported records;
+//! - [`metrics`]: Prometheus text exposition.
 //!
 //! `node` holds the napi bindings and nothing else.
 
@@ -20,6 +21,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod signal_cache;
 pub mod write_behind;
 

@@ -31,6 +31,7 @@ use super::stats::{CacheStats, Counters};
 use crate::domain::signal_batch::{SessionWrite, SignalBatchStore, SignalWrite};
 use crate::domain::Backend;
 use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::events::Level;
 
 pub struct StagedWrite {
     pub write: SignalWrite,
@@ -308,6 +309,7 @@ impl Hub {
             self.counters
                 .last_flush_transactions
                 .store(transactions, Ordering::Relaxed);
+            let reason = error.as_ref().map(|e| (e.code, e.message.clone()));
             let failures = {
                 let mut q = self.queue.lock();
                 match error {
@@ -323,11 +325,49 @@ impl Hub {
                 q.failures
             };
             let halted = failures >= self.config.max_flush_failures && self.config.durability == Durability::Deferred;
-            self.counters.halted.store(halted, Ordering::Release);
+            let was_halted = self.counters.halted.swap(halted, Ordering::AcqRel);
+            self.halt_events(was_halted, halted, failures, reason.as_ref());
             if retrying && failures > 0 {
                 Counters::add(&self.counters.retries, 1);
-                tokio::time::sleep(self.retry_delay(failures)).await;
+                let delay = self.retry_delay(failures);
+                let pending = self.pending_writes();
+                self.backend.events().emit(Level::Warn, "signalFlushRetry", |e| {
+                    let e = e
+                        .message(format!("signal cache flush failed {failures} time(s) in a row; retrying in {} ms", delay.as_millis()))
+                        .field("failures", failures)
+                        .field("pendingWrites", pending)
+                        .field("delayMs", u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+                    match &reason {
+                        Some((code, message)) => e.field("code", code.as_str()).field("error", message.clone()),
+                        None => e,
+                    }
+                });
+                tokio::time::sleep(delay).await;
             }
+        }
+    }
+
+    /// `signalFlushHalted` / `signalFlushResumed` when the halted state flips.
+    fn halt_events(&self, was: bool, now: bool, failures: u32, reason: Option<&(ErrorCode, String)>) {
+        let events = self.backend.events();
+        if now && !was {
+            events.emit(Level::Error, "signalFlushHalted", |e| {
+                let e = e
+                    .message(format!(
+                        "signal cache: {failures} flushes failed in a row; new writes are refused (STORE_FLUSH_HALTED) \
+                         until the backend accepts the pending ones"
+                    ))
+                    .field("failures", failures)
+                    .field("pendingWrites", self.pending_writes());
+                match reason {
+                    Some((code, message)) => e.field("code", code.as_str()).field("error", message.clone()),
+                    None => e,
+                }
+            });
+        } else if was && !now {
+            events.emit(Level::Info, "signalFlushResumed", |e| {
+                e.message("signal cache: flushes succeed again; writes are accepted").field("pendingWrites", self.pending_writes())
+            });
         }
     }
 
@@ -488,6 +528,16 @@ impl Hub {
             unit.cache.settle(&w.settle, w.seq, false);
         }
         self.done(&unit);
+        let writes = unit.writes.len();
+        // A barrier marker carries no writes: its waiter hears about the failure itself.
+        if writes > 0 {
+            self.backend.events().emit(Level::Error, "signalFlushFailed", |e| {
+            e.message(format!("signal cache: {writes} write(s) could not be committed and were reverted; the caller got the error"))
+                    .session(&unit.cache.sid)
+                    .field("writes", writes)
+                    .error(err)
+            });
+        }
         if let Some(tx) = unit.waiter.take() {
             let _ = tx.send(Err(clone_error(err)));
         }

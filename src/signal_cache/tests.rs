@@ -184,6 +184,8 @@ async fn reads_see_staged_writes_and_generations_change_per_version() {
 #[tokio::test]
 async fn a_failed_sync_write_rejects_within_its_deadline_and_is_reverted() {
     let (hub, faulty, backend) = faulty_hub(Durability::Sync);
+    let sink = Arc::new(crate::events::testing::Collect::default());
+    backend.events().set_sink(Some(sink.clone()));
     let cache = hub.session(&Arc::from("s"));
     faulty.mode.store(DOWN, Ordering::SeqCst);
     let started = std::time::Instant::now();
@@ -196,6 +198,9 @@ async fn a_failed_sync_write_rejects_within_its_deadline_and_is_reverted() {
         started.elapsed()
     );
     assert!(faulty.calls.load(Ordering::SeqCst) > 1, "retried before giving up");
+    let failed = sink.named("signalFlushFailed");
+    assert_eq!(failed.len(), 1, "the reverted write is reported");
+    assert_eq!(failed[0].session_id.as_deref(), Some("s"));
     assert_eq!(
         cache.serve::<Sessions>(&[addr("a")]),
         None,
@@ -214,6 +219,8 @@ async fn a_failed_sync_write_rejects_within_its_deadline_and_is_reverted() {
 #[tokio::test]
 async fn deferred_writes_survive_an_outage_halt_and_resume() {
     let (hub, faulty, backend) = faulty_hub(Durability::Deferred);
+    let sink = Arc::new(crate::events::testing::Collect::default());
+    backend.events().set_sink(Some(sink.clone()));
     let cache = hub.session(&Arc::from("s"));
     faulty.mode.store(DOWN, Ordering::SeqCst);
     for n in 0..10u8 {
@@ -253,6 +260,9 @@ async fn deferred_writes_survive_an_outage_halt_and_resume() {
     cache
         .stage::<Keys>(vec![(("session".into(), "x".into()), Some(vec![0]))])
         .unwrap();
+    assert!(!sink.named("signalFlushRetry").is_empty(), "retries are reported");
+    assert_eq!(sink.named("signalFlushHalted").len(), 1, "the halt is reported once");
+    assert_eq!(sink.named("signalFlushResumed").len(), 1, "and so is the recovery");
 }
 
 #[tokio::test]

@@ -25,7 +25,9 @@ use super::record::{Archive, Record};
 use crate::domain::contacts::StoredContact;
 use crate::domain::messages::StoredMessage;
 use crate::domain::threads::StoredThread;
+use crate::domain::Domain;
 use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::events::{Event, Events, Level};
 
 type GroupKey = (Arc<str>, Archive);
 
@@ -102,6 +104,8 @@ pub struct WriteBehind {
     rejected: AtomicU64,
     last_error: Mutex<Option<(ErrorCode, String)>>,
     validate: Option<Validator>,
+    /// Where retries and rejected records are reported (the backend's).
+    events: Option<Events>,
 }
 
 /// Checks a record (and its session id) before it is acknowledged, so a
@@ -134,6 +138,7 @@ impl WriteBehind {
             rejected: AtomicU64::new(0),
             last_error: Mutex::new(None),
             validate: None,
+            events: None,
         })
     }
 
@@ -147,6 +152,14 @@ impl WriteBehind {
         let mut queue = Self::new(backend, config, runtime);
         if let Some(q) = Arc::get_mut(&mut queue) {
             q.validate = Some(validate);
+        }
+        queue
+    }
+
+    /// Reports retries and rejected records to `events` (call right after construction).
+    pub fn with_events(mut queue: Arc<Self>, events: Events) -> Arc<Self> {
+        if let Some(q) = Arc::get_mut(&mut queue) {
+            q.events = Some(events);
         }
         queue
     }
@@ -432,6 +445,15 @@ impl WriteBehind {
                     self.rejected.fetch_add(1, Ordering::Relaxed);
                     *self.last_error.lock() =
                         Some((err.code, format!("a record was rejected for good: {}", err.message)));
+                    self.report(Level::Error, "writeBehindRejected", &sid, archive, err, |e| {
+                        let key = records.first().map(|r| r.key().to_owned()).unwrap_or_default();
+                        e.message(format!(
+                            "write-behind: a {} record was refused {MAX_RECORD_ATTEMPTS} times and dropped",
+                            archive_domain(archive).name()
+                        ))
+                        .field("key", key)
+                        .field("attempts", MAX_RECORD_ATTEMPTS)
+                    });
                 }
                 Err(err) => {
                     group.attempts += 1;
@@ -450,6 +472,17 @@ impl WriteBehind {
                     restored.extend(group.pending.drain(..));
                     group.pending = restored;
                     *self.last_error.lock() = Some((err.code, err.message.clone()));
+                    let (attempts, delay) = (group.attempts, self.config.backoff(group.attempts));
+                    self.report(Level::Warn, "writeBehindRetry", &sid, archive, err, |e| {
+                        e.message(format!(
+                            "write-behind: a batch of {n} {} record(s) failed (attempt {attempts}); retrying in {} ms",
+                            archive_domain(archive).name(),
+                            delay.as_millis()
+                        ))
+                        .field("records", n)
+                        .field("attempts", attempts)
+                        .field("delayMs", u64::try_from(delay.as_millis()).unwrap_or(u64::MAX))
+                    });
                 }
             }
         }
@@ -465,6 +498,21 @@ impl WriteBehind {
         }
         self.progress.notify_waiters();
         self.work.notify_one();
+    }
+
+    /// Emits one event about `sid`'s `archive` group, with the error's code and message.
+    fn report(
+        &self,
+        level: Level,
+        event: &'static str,
+        sid: &str,
+        archive: Archive,
+        err: &StoreError,
+        build: impl FnOnce(Event) -> Event,
+    ) {
+        if let Some(events) = &self.events {
+            events.emit(level, event, |e| build(e.session(sid).domain(archive_domain(archive)).error(err)));
+        }
     }
 
     async fn upsert(&self, sid: &str, archive: Archive, records: Vec<Record>) -> StoreResult<()> {
@@ -501,6 +549,14 @@ impl WriteBehind {
                 .await
             }
         }
+    }
+}
+
+fn archive_domain(archive: Archive) -> Domain {
+    match archive {
+        Archive::Messages => Domain::Messages,
+        Archive::Threads => Domain::Threads,
+        Archive::Contacts => Domain::Contacts,
     }
 }
 

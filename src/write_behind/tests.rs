@@ -281,6 +281,29 @@ async fn a_full_queue_makes_writers_wait_instead_of_dropping() {
 }
 
 #[tokio::test]
+async fn retries_are_reported_to_the_event_sink_with_session_and_domain() {
+    let flaky = Flaky::new(Arc::new(MemoryBackend::default()));
+    let events = crate::events::Events::new("memory");
+    let sink = Arc::new(crate::events::testing::Collect::default());
+    events.set_sink(Some(sink.clone()));
+    let queue = WriteBehind::with_events(
+        WriteBehind::new(flaky.clone(), small_config(), tokio::runtime::Handle::current()),
+        events,
+    );
+    let store = Archived { queue, backend: flaky.clone() };
+    flaky.down.store(true, Ordering::SeqCst);
+    store.upsert_messages("s1", vec![msg("m", "t", 1)]).await.unwrap();
+    let _ = store.queue.flush(Some("s1"), None, Duration::from_millis(60)).await;
+    let retries = sink.named("writeBehindRetry");
+    assert!(!retries.is_empty(), "a failed batch is reported");
+    assert_eq!((retries[0].session_id.as_deref(), retries[0].domain), (Some("s1"), Some("messages")));
+    assert!(retries[0].fields.iter().any(|(k, v)| *k == "code" && *v == "STORE_CONNECTION_FAILED".into()));
+    flaky.down.store(false, Ordering::SeqCst);
+    let report = store.queue.flush(Some("s1"), None, Duration::from_secs(2)).await;
+    assert_eq!(report.remaining, 0);
+}
+
+#[tokio::test]
 async fn flush_reports_what_is_left_when_the_backend_stays_down() {
     let (flaky, store) = setup(Arc::new(MemoryBackend::default()), small_config());
     flaky.down.store(true, Ordering::SeqCst);
