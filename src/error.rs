@@ -23,10 +23,13 @@ pub enum ErrorCode {
     /// Deferred writes could not be committed and are still being retried;
     /// new writes are refused until the backend accepts them again.
     FlushHalted,
+    /// A stored value is encrypted and cannot be decrypted here: no key, a key
+    /// not in the ring, or a value altered or moved to another row or session.
+    DecryptFailed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 9] = [
         ErrorCode::InvalidConfig,
         ErrorCode::InvalidArgument,
         ErrorCode::ConnectionFailed,
@@ -35,6 +38,7 @@ impl ErrorCode {
         ErrorCode::Corrupted,
         ErrorCode::Closed,
         ErrorCode::FlushHalted,
+        ErrorCode::DecryptFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +51,7 @@ impl ErrorCode {
             ErrorCode::Corrupted => "STORE_CORRUPTED",
             ErrorCode::Closed => "STORE_CLOSED",
             ErrorCode::FlushHalted => "STORE_FLUSH_HALTED",
+            ErrorCode::DecryptFailed => "STORE_DECRYPT_FAILED",
         }
     }
 }

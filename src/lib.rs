@@ -7,6 +7,7 @@
 //! - [`backend`]: one module per backend (memory, SQLite);
 //! - [`cache_layer`]: zapo's opt-in per-session L1 in front of a durable backend;
 //! - [`config`]: option validation shared by every factory;
+//! - [`encryption`]: AES-256-GCM of secret values at rest, key rings, rotation;
 //! - [`events`]: structured events and operation counters (logger and metrics);
 //! - [`backup`]: the portable JSONL backup format of exported records;
 //! - [`metrics`]: Prometheus text exposition.
@@ -19,6 +20,7 @@ pub mod cache_layer;
 pub mod codec;
 pub mod config;
 pub mod domain;
+pub mod encryption;
 pub mod error;
 pub mod events;
 pub mod metrics;

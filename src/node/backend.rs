@@ -19,6 +19,7 @@ use crate::backend::sqlite::{SqliteBackend, SqliteOptions};
 use crate::cache_layer::{l1_limits, Cached};
 use crate::config::{cache_ttls_with_overrides, normalize_session_id, positive_integer, MemoryLimits};
 use crate::domain::{Backend, CacheTtls, Domain};
+use crate::encryption::EncryptedBackend;
 use crate::signal_cache::{CachedSignal, Hub};
 use crate::write_behind::{Archived, WriteBehind};
 use crate::error::{StoreError, StoreResult};
@@ -131,11 +132,16 @@ pub const BACKEND_HANDLE: &str = "__wastoreBackend";
 pub struct StoreBackend {
     pub(crate) inner: Arc<dyn Backend>,
     pub(crate) gate: Arc<Gate>,
+    /// What `stores` / `caches` objects use: `inner` behind the guard that
+    /// refuses encrypted values (`STORE_DECRYPT_FAILED`) instead of handing
+    /// their ciphertext out. `createStore` puts its own layer on `inner`.
+    guarded: Arc<dyn Backend>,
 }
 
 impl StoreBackend {
     fn new(inner: Arc<dyn Backend>) -> Self {
-        Self { inner, gate: Gate::root("this backend") }
+        let guarded: Arc<dyn Backend> = Arc::new(EncryptedBackend::guard(Arc::clone(&inner)));
+        Self { inner, gate: Gate::root("this backend"), guarded }
     }
 
     /// Closes the backend once; later domain calls reject `STORE_CLOSED`.
@@ -150,7 +156,7 @@ impl StoreBackend {
     fn factories<'e>(&self, env: &'e Env, domains: &[Domain]) -> Result<Object<'e>> {
         let mut obj = Object::new(env)?;
         for &domain in domains {
-            let backend = Arc::clone(&self.inner);
+            let backend = Arc::clone(&self.guarded);
             let gate = Arc::clone(&self.gate);
             let f = env.create_function_from_closure::<String, Unknown, _>(domain.name(), move |ctx| {
                 let raw_env = ctx.env.raw();

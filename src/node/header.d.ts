@@ -39,6 +39,8 @@ export type StoreErrorCode =
   | 'STORE_WRITE_FAILED'
   | 'STORE_CORRUPTED'
   | 'STORE_CLOSED'
+  | 'STORE_FLUSH_HALTED'
+  | 'STORE_DECRYPT_FAILED'
 
 /** A wastore error. */
 export interface StoreError extends Error {
@@ -155,6 +157,25 @@ export interface CreateStoreOptions {
     maxBatchSize?: number
   }
   logger?: StoreLogger
+  /**
+   * Encryption at rest (AES-256-GCM) of auth credentials and Signal key
+   * material in every backend of `backends`. A key is 32 bytes: a
+   * Buffer/Uint8Array, 64 hex characters or base64. Give one `key`, or a key
+   * ring `keys` with the id of the `current` (encrypting) key; the others
+   * still decrypt. See the README's "Security" section.
+   */
+  encryption?: EncryptionOptions
+}
+
+/** One 32-byte key: Buffer/Uint8Array, 64 hex characters, or base64. */
+export type EncryptionKey = Uint8Array | string
+
+export type EncryptionOptions = (
+  | { key: EncryptionKey; keys?: never; current?: never }
+  | { keys: Record<string, EncryptionKey>; current: string; key?: never }
+) & {
+  /** Read values stored before encryption was turned on as they are (default true); `false` fails them with `STORE_DECRYPT_FAILED`. */
+  allowPlaintext?: boolean
 }
 
 export interface SqliteStoreOptions {

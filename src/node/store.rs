@@ -16,13 +16,16 @@ use crate::backend::memory::MemoryBackend;
 use crate::backend::noop::NoopBackend;
 use crate::cache_layer::{CacheLayerConfig, DEFAULT_L1_ENTRIES, DEFAULT_PRIVACY_TOKEN_L1_ENTRIES};
 use crate::config::{cache_ttls_with_overrides, normalize_session_id, positive_integer, resolve_providers, MemoryLimits, Provider};
+use crate::domain::snapshot::RecordKind;
 use crate::domain::{Backend, Domain};
+use crate::encryption::rotate::{rotate, RotationReport, DEFAULT_BATCH, SECRET_KINDS};
+use crate::encryption::{EncryptedBackend, EncryptionConfig};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::signal_cache::{Hub, SignalCacheConfig};
 use crate::write_behind::{WriteBehind, WriteBehindConfig};
 
 use super::backend::{as_config, domain_object, entries, number_pairs, BackendLink, Layers, StoreBackend, BACKEND_HANDLE};
-use super::store_options::{parse_signal_cache, parse_write_behind};
+use super::store_options::{parse_encryption, parse_signal_cache, parse_write_behind};
 use super::errors::{to_napi, OrThrow, Reply};
 use super::flush::{self, JsFlushReport, JsSessionStats, JsStoreStats};
 use super::handle::Gate;
@@ -130,6 +133,33 @@ struct StoreInner {
     /// Destroyed sessions whose teardown may still be running.
     retired: RefCell<Vec<Arc<SessionCore>>>,
     destroyed: Arc<OnceCell<std::result::Result<(), (ErrorCode, String)>>>,
+    /// Each distinct user backend's encryption layer, with the secret record
+    /// kinds this store routes to it (what rotation re-seals there).
+    encrypted: Vec<(Arc<EncryptedBackend>, Vec<RecordKind>)>,
+}
+
+/// What `store.rotateEncryptionKey()` did.
+#[napi(object, js_name = "RotationReport")]
+pub struct JsRotationReport {
+    /// Sessions walked, over every backend.
+    pub sessions: f64,
+    /// Records holding a secret value that were read.
+    pub records: f64,
+    /// Records re-encrypted with the current key (the others had it already).
+    pub reencrypted: f64,
+    /// Of those, records that were stored unencrypted.
+    pub from_plaintext: f64,
+}
+
+impl From<RotationReport> for JsRotationReport {
+    fn from(r: RotationReport) -> Self {
+        Self {
+            sessions: r.sessions as f64,
+            records: r.records as f64,
+            reencrypted: r.reencrypted as f64,
+            from_plaintext: r.from_plaintext as f64,
+        }
+    }
 }
 
 /// A store built by `createStore`.
@@ -372,6 +402,39 @@ impl Store {
         Ok(Raw(value))
     }
 
+    /// Re-encrypts every stored secret value (credentials and Signal key
+    /// material) with `encryption.current`, `batchSize` records at a time
+    /// (default 500), in every backend of this store. Values stored
+    /// unencrypted are encrypted too. Every value stays readable meanwhile.
+    #[napi(catch_unwind, ts_args_type = "options?: { batchSize?: number }", ts_return_type = "Promise<RotationReport>")]
+    pub fn rotate_encryption_key<'e>(&self, env: &'e Env, options: Option<Unknown>) -> Result<PromiseRaw<'e, Reply<JsRotationReport>>> {
+        let batch = rotation_batch(env, options);
+        let inner = &self.inner;
+        let targets: Vec<(Arc<EncryptedBackend>, Vec<RecordKind>)> = inner.encrypted.clone();
+        let gate = Arc::clone(&inner.gate);
+        env.spawn_future(async move {
+            let run = async {
+                let batch = batch?;
+                gate.check()?;
+                if targets.iter().all(|(b, _)| b.ring().is_none()) {
+                    return Err(StoreError::invalid_config(
+                        "rotateEncryptionKey needs createStore({ encryption: { keys: { old, new }, current: 'new' } }) and at least one backend",
+                    ));
+                }
+                let mut total = RotationReport::default();
+                for (backend, kinds) in &targets {
+                    let r = rotate(backend, kinds, batch).await?;
+                    total.sessions += r.sessions;
+                    total.records += r.records;
+                    total.reencrypted += r.reencrypted;
+                    total.from_plaintext += r.from_plaintext;
+                }
+                Ok(JsRotationReport::from(total))
+            };
+            Ok(Reply::store(run.await))
+        })
+    }
+
     /// Counters of every backend's Signal cache and write-behind queue.
     #[napi(catch_unwind)]
     pub fn stats(&self) -> JsStoreStats {
@@ -487,9 +550,19 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
     let (mut limits, mut ttls) = (MemoryLimits::default(), Default::default());
     let mut layer = CacheLayerConfig::default();
     let (mut signal_cache, mut write_behind) = (Some(SignalCacheConfig::default()), Some(WriteBehindConfig::default()));
+    let mut encryption: Option<EncryptionConfig> = None;
     if let Some(o) = &opts {
-        const OPTIONS: [&str; 8] =
-            ["backends", "providers", "cacheProviders", "memory", "cacheLayer", "signalCache", "writeBehind", "logger"];
+        const OPTIONS: [&str; 9] = [
+            "backends",
+            "providers",
+            "cacheProviders",
+            "memory",
+            "cacheLayer",
+            "signalCache",
+            "writeBehind",
+            "logger",
+            "encryption",
+        ];
         for (key, _) in entries(o)? {
             if !OPTIONS.contains(&key.as_str()) {
                 return Err(StoreError::invalid_config(format!(
@@ -524,6 +597,7 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
         layer = parse_cache_layer(o)?;
         signal_cache = parse_signal_cache(o, &limits)?;
         write_behind = parse_write_behind(o)?;
+        encryption = parse_encryption(o)?;
         let logger = o.field("logger")?;
         if !logger.is_nullish() && logger.type_of() != sys::ValueType::napi_object {
             return Err(StoreError::invalid_config("logger must be a logger object (pino-like: info, warn, error, …)"));
@@ -531,6 +605,7 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
     }
     let names: Vec<String> = backends.iter().map(|(n, _)| n.clone()).collect();
     let resolved = resolve_providers(&names, &providers, &cache_providers)?;
+    let layers = attach_encryption(&mut backends, encryption.as_ref());
     attach_caches(&mut backends, signal_cache.as_ref(), write_behind.as_ref())?;
     let memory = Route::plain(Arc::new(MemoryBackend::new(limits, ttls)), Gate::root("the memory provider"), false);
     let none = Route::plain(Arc::new(NoopBackend::new(ttls)), Gate::root("the 'none' provider"), false);
@@ -552,7 +627,18 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
             unique.push(r);
         }
     }
+    let encrypted = layers
+        .into_iter()
+        .map(|(gate, layer)| {
+            let kinds = SECRET_KINDS
+                .into_iter()
+                .filter(|k| routes.get(&k.domain()).is_some_and(|r: &Route| Arc::ptr_eq(&r.gate, &gate)))
+                .collect();
+            (layer, kinds)
+        })
+        .collect();
     Ok(StoreInner {
+        encrypted,
         routes: Arc::new(routes),
         layer,
         backends: unique,
@@ -561,6 +647,59 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
         retired: RefCell::new(Vec::new()),
         destroyed: Arc::new(OnceCell::new()),
     })
+}
+
+/// Puts the encryption layer (or, without `encryption`, the guard that
+/// refuses encrypted values) in front of each distinct user backend, below
+/// the caches. Returns each layer with the gate of its backend.
+fn attach_encryption(
+    backends: &mut [(String, Route)],
+    encryption: Option<&EncryptionConfig>,
+) -> Vec<(Arc<Gate>, Arc<EncryptedBackend>)> {
+    let mut layers: Vec<(Arc<Gate>, Arc<EncryptedBackend>)> = Vec::new();
+    for (_, route) in backends.iter_mut() {
+        let layer = match layers.iter().find(|(g, _)| Arc::ptr_eq(g, &route.gate)) {
+            Some((_, l)) => Arc::clone(l),
+            None => {
+                let inner = Arc::clone(&route.backend);
+                let l = Arc::new(match encryption {
+                    Some(c) => EncryptedBackend::new(inner, c.clone()),
+                    None => EncryptedBackend::guard(inner),
+                });
+                layers.push((Arc::clone(&route.gate), Arc::clone(&l)));
+                l
+            }
+        };
+        route.backend = layer;
+    }
+    layers
+}
+
+/// `rotateEncryptionKey({ batchSize })`.
+fn rotation_batch(env: &Env, options: Option<Unknown>) -> StoreResult<u32> {
+    let Some(o) = options else { return Ok(DEFAULT_BATCH) };
+    let o = In::new(env.raw(), o.raw(), "options");
+    if o.is_nullish() {
+        return Ok(DEFAULT_BATCH);
+    }
+    let o = o.object()?;
+    for (key, _) in entries(&o).map_err(|e| StoreError::invalid_argument(e.message))? {
+        if key != "batchSize" {
+            return Err(StoreError::invalid_argument(format!("options.{key} is not a rotateEncryptionKey option; use batchSize")));
+        }
+    }
+    let b = o.field("batchSize")?;
+    if b.is_nullish() {
+        return Ok(DEFAULT_BATCH);
+    }
+    let n = b.number()?;
+    if !n.is_finite() || n.fract() != 0.0 || n < 1.0 || n > f64::from(crate::domain::snapshot::MAX_PAGE) {
+        return Err(StoreError::invalid_argument(format!(
+            "options.batchSize must be an integer from 1 to {}, got {n}",
+            crate::domain::snapshot::MAX_PAGE
+        )));
+    }
+    Ok(n as u32)
 }
 
 /// Gives each distinct user backend its Signal cache hub and write-behind

@@ -5,6 +5,9 @@ use std::time::Duration;
 use napi::sys;
 
 use crate::config::{positive_integer, MemoryLimits};
+use crate::encryption::envelope::Plaintext;
+use crate::encryption::keys::{parse_key, KeyInput, KeyRing};
+use crate::encryption::EncryptionConfig;
 use crate::error::{StoreError, StoreResult};
 use crate::signal_cache::{CacheLimits, Durability, SignalCacheConfig};
 use crate::write_behind::WriteBehindConfig;
@@ -99,4 +102,67 @@ pub fn parse_write_behind(options: &In) -> StoreResult<Option<WriteBehindConfig>
         }
     }
     Ok(Some(config))
+}
+
+/// `encryption: { key } | { keys: { id: key }, current }`, plus `allowPlaintext`.
+pub fn parse_encryption(options: &In) -> StoreResult<Option<EncryptionConfig>> {
+    let value = options.field("encryption")?;
+    if value.is_nullish() {
+        return Ok(None);
+    }
+    if value.type_of() != sys::ValueType::napi_object {
+        return Err(StoreError::invalid_config("encryption must be { key } or { keys: { id: key }, current: id }"));
+    }
+    const FIELDS: [&str; 4] = ["key", "keys", "current", "allowPlaintext"];
+    for (key, _) in entries(&value)? {
+        if !FIELDS.contains(&key.as_str()) {
+            return Err(StoreError::invalid_config(format!("encryption.{key} is not an option; use {}", FIELDS.join(", "))));
+        }
+    }
+    let (key, keys, current) = (value.field("key")?, value.field("keys")?, value.field("current")?);
+    let ring = match (key.is_nullish(), keys.is_nullish()) {
+        (false, false) => return Err(StoreError::invalid_config("give encryption.key or encryption.keys, not both")),
+        (true, true) => {
+            return Err(StoreError::invalid_config(
+                "encryption needs key (one 32-byte key) or keys and current (a key ring)",
+            ))
+        }
+        (false, true) => {
+            if !current.is_nullish() {
+                return Err(StoreError::invalid_config("encryption.current goes with encryption.keys, not encryption.key"));
+            }
+            KeyRing::single(parse_key("encryption.key", key_input(&key)?)?)?
+        }
+        (true, false) => {
+            if current.is_nullish() {
+                return Err(StoreError::invalid_config("encryption.current must name the key of encryption.keys to encrypt with"));
+            }
+            let current = current.string().map_err(as_config)?;
+            let mut ring = Vec::new();
+            for (id, k) in entries(&keys)? {
+                let field = format!("encryption.keys.{id}");
+                ring.push((id, parse_key(&field, key_input(&k)?)?));
+            }
+            KeyRing::new(ring, &current, "encryption")?
+        }
+    };
+    let allow = value.field("allowPlaintext")?;
+    let plaintext = match allow.is_nullish() || allow.bool().map_err(as_config)? {
+        true => Plaintext::Accept,
+        false => Plaintext::Reject,
+    };
+    Ok(Some(EncryptionConfig { ring: std::sync::Arc::new(ring), plaintext }))
+}
+
+fn key_input(v: &In) -> StoreResult<KeyInput> {
+    match v.type_of() {
+        sys::ValueType::napi_string => Ok(KeyInput::Text(v.string().map_err(as_config)?)),
+        sys::ValueType::napi_object => v.bytes().map(KeyInput::Bytes).map_err(|_| {
+            StoreError::invalid_config(format!("{} must be a Buffer/Uint8Array of 32 bytes or a hex/base64 string", v.path))
+        }),
+        _ => Err(StoreError::invalid_config(format!(
+            "{} must be a Buffer/Uint8Array of 32 bytes or a hex/base64 string",
+            v.path
+        ))),
+    }
 }

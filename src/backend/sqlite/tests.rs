@@ -695,3 +695,26 @@ fn fresh() -> crate::backend::conformance::DynBackend {
 }
 
 crate::backend::conformance::conformance_tests!(super::fresh());
+
+/// Encryption at rest: the raw database file (and its WAL) never holds a
+/// secret value in plaintext; see `crate::encryption::at_rest`.
+#[tokio::test]
+async fn encryption_at_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let b: Arc<dyn Backend> = Arc::new(SqliteBackend::new(options(&path)).expect("valid options"));
+    let raw = || {
+        let path = path.clone();
+        async move {
+            let mut bytes = Vec::new();
+            for suffix in ["", "-wal"] {
+                if let Ok(b) = std::fs::read(format!("{path}{suffix}")) {
+                    bytes.extend(b);
+                }
+            }
+            bytes
+        }
+    };
+    crate::encryption::at_rest::scenario(Arc::clone(&b), raw).await;
+    b.close().await.unwrap();
+}
