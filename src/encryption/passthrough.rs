@@ -153,6 +153,12 @@ impl RetryStore for EncryptedBackend {
     async fn clear(&self, sid: &str) -> StoreResult<()> {
         RetryStore::clear(&*self.inner, sid).await
     }
+    fn retry_ttl_ms(&self) -> i64 {
+        self.inner.retry_ttl_ms()
+    }
+    fn supports_raw_replay_payload(&self) -> bool {
+        self.inner.supports_raw_replay_payload()
+    }
 }
 
 #[async_trait]
