@@ -39,6 +39,8 @@ export type StoreErrorCode =
   | 'STORE_WRITE_FAILED'
   | 'STORE_CORRUPTED'
   | 'STORE_CLOSED'
+  | 'STORE_FLUSH_HALTED'
+  | 'STORE_DECRYPT_FAILED'
 
 /** A wastore error. */
 export interface StoreError extends Error {
@@ -155,6 +157,25 @@ export interface CreateStoreOptions {
     maxBatchSize?: number
   }
   logger?: StoreLogger
+  /**
+   * Encryption at rest (AES-256-GCM) of auth credentials and Signal key
+   * material in every backend of `backends`. A key is 32 bytes: a
+   * Buffer/Uint8Array, 64 hex characters or base64. Give one `key`, or a key
+   * ring `keys` with the id of the `current` (encrypting) key; the others
+   * still decrypt. See the README's "Security" section.
+   */
+  encryption?: EncryptionOptions
+}
+
+/** One 32-byte key: Buffer/Uint8Array, 64 hex characters, or base64. */
+export type EncryptionKey = Uint8Array | string
+
+export type EncryptionOptions = (
+  | { key: EncryptionKey; keys?: never; current?: never }
+  | { keys: Record<string, EncryptionKey>; current: string; key?: never }
+) & {
+  /** Read values stored before encryption was turned on as they are (default true); `false` fails them with `STORE_DECRYPT_FAILED`. */
+  allowPlaintext?: boolean
 }
 
 export interface SqliteStoreOptions {
@@ -552,6 +573,13 @@ export declare class SignalStore {
 export declare class Store {
   /** The bundle for `sessionId` (trimmed), built on first use and memoized. */
   session(sessionId: string): StoreSession
+  /**
+   * Re-encrypts every stored secret value (credentials and Signal key
+   * material) with `encryption.current`, `batchSize` records at a time
+   * (default 500), in every backend of this store. Values stored
+   * unencrypted are encrypted too. Every value stays readable meanwhile.
+   */
+  rotateEncryptionKey(options?: { batchSize?: number }): Promise<RotationReport>
   /** Counters of every backend's Signal cache and write-behind queue. */
   stats(): StoreStats
   /**
@@ -759,6 +787,18 @@ export interface RetryOutboundMessageRecord {
 export interface RetryRequesterStatus {
   eligible: boolean
   delivered: boolean
+}
+
+/** What `store.rotateEncryptionKey()` did. */
+export interface RotationReport {
+  /** Sessions walked, over every backend. */
+  sessions: number
+  /** Records holding a secret value that were read. */
+  records: number
+  /** Records re-encrypted with the current key (the others had it already). */
+  reencrypted: number
+  /** Of those, records that were stored unencrypted. */
+  fromPlaintext: number
 }
 
 export interface SenderKeyDistributionRecord {

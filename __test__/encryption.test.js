@@ -10,7 +10,7 @@ const fs = require('node:fs')
 const { describe, it, before, after } = require('node:test')
 
 const { createStore, createMemoryStore } = require('..')
-const { factories } = require('./helpers/backends')
+const { factories, allProviders } = require('./helpers/backends')
 const { rejectsCode, throwsCode, uid, addr } = require('./helpers/util')
 
 const K1 = crypto.randomBytes(32)
@@ -21,7 +21,7 @@ const ring = (current, keys = { k1: K1, k2: K2 }) => ({ keys, current })
 const secretKey = (label) => Buffer.from(label.padEnd(32, '#').slice(0, 32))
 
 describe('encryption options', () => {
-  const mem = () => ({ backends: { m: createMemoryStore() }, providers: { auth: 'm' } })
+  const mem = () => ({ backends: { m: createMemoryStore() }, providers: allProviders('m') })
   it('take 32-byte keys as bytes, hex or base64', async () => {
     for (const key of [K1, new Uint8Array(K1), K1.toString('hex'), K1.toString('base64'), K1.toString('base64url')]) {
       const store = createStore({ ...mem(), encryption: { key } })
