@@ -156,13 +156,36 @@ for (const factory of durable) {
     })
 
     if (factory.kind === 'sqlite') {
+      const rawFile = (target) =>
+        Buffer.concat([fs.readFileSync(target.file), fs.existsSync(`${target.file}-wal`) ? fs.readFileSync(`${target.file}-wal`) : Buffer.alloc(0)])
+
+      it('Baileys auth state (creds and keys) is encrypted in the file', async () => {
+        const { useBaileysAuthState } = require('../adapters/baileys')
+        const target = factory.make()
+        const sid = uid('baileys')
+        const store = make(target, { key: K1 })
+        const { state, saveCreds } = await useBaileysAuthState(store, sid)
+        await saveCreds()
+        const preKey = secretKey('baileys-one-time-pre-key')
+        await state.keys.set({ 'pre-key': { 1: { public: Buffer.alloc(32, 1), private: preKey } } })
+        await store.destroy()
+        const raw = rawFile(target)
+        const creds = state.creds
+        const secrets = [creds.noiseKey.private, creds.signedIdentityKey.private, creds.signedPreKey.keyPair.private, preKey]
+        for (const secret of secrets) assert.equal(raw.indexOf(Buffer.from(secret)), -1, 'a Baileys private key is stored in plaintext')
+        const again = await useBaileysAuthState(make(target.reopen(), { key: K1 }), sid)
+        assert.deepEqual(Buffer.from(again.state.creds.noiseKey.private), Buffer.from(creds.noiseKey.private))
+        const keys = await again.state.keys.get('pre-key', ['1'])
+        assert.deepEqual(Buffer.from(keys['1'].private), preKey)
+      })
+
       it('the SQLite file holds no private key bytes, and a row copied to another session does not decrypt', async () => {
         const target = factory.make()
         const sid = uid('scan')
         const store = make(target, { key: K1 })
         const priv = await fill(store.session(sid))
         await store.destroy()
-        const raw = Buffer.concat([fs.readFileSync(target.file), fs.existsSync(`${target.file}-wal`) ? fs.readFileSync(`${target.file}-wal`) : Buffer.alloc(0)])
+        const raw = rawFile(target)
         for (const secret of [priv, secretKey('noise-priv-sqlite'), secretKey('prekey-priv-sqlite'), secretKey('root-key-sqlite'), secretKey('sync-key-sqlite')]) {
           assert.equal(raw.indexOf(secret), -1, `${secret} is stored in plaintext`)
         }
