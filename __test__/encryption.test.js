@@ -159,6 +159,33 @@ for (const factory of durable) {
       const rawFile = (target) =>
         Buffer.concat([fs.readFileSync(target.file), fs.existsSync(`${target.file}-wal`) ? fs.readFileSync(`${target.file}-wal`) : Buffer.alloc(0)])
 
+      it('wastore rotate-key rotates a backend from the command line', async () => {
+        const { spawnSync } = require('node:child_process')
+        const path = require('node:path')
+        const target = factory.make()
+        const sid = uid('cli')
+        const priv = await fill(make(target, { key: K1 }).session(sid))
+        const cli = path.join(__dirname, '..', 'bin', 'wastore.js')
+        const run = (env, ...args) =>
+          spawnSync(process.execPath, [cli, 'rotate-key', '--to', `sqlite:${target.file}`, ...args], {
+            encoding: 'utf8',
+            env: { ...process.env, ...env },
+            timeout: 60_000
+          })
+        const ringJson = JSON.stringify({ keys: { k1: K1.toString('base64'), k2: K2.toString('hex') }, current: 'k2' })
+        const missing = run({ WASTORE_ENCRYPTION_KEYS: '' })
+        assert.equal(missing.status, 2, missing.stderr)
+        assert.match(missing.stderr, /WASTORE_ENCRYPTION_KEYS/)
+        const wrong = run({ WASTORE_ENCRYPTION_KEYS: JSON.stringify({ keys: { k2: K2.toString('hex') }, current: 'k2' }) })
+        assert.equal(wrong.status, 1, wrong.stderr)
+        assert.match(wrong.stderr, /STORE_DECRYPT_FAILED/)
+        const ok = run({ WASTORE_ENCRYPTION_KEYS: ringJson }, '--json', '--batch-size', '3')
+        assert.equal(ok.status, 0, ok.stderr)
+        const report = JSON.parse(ok.stdout)
+        assert.ok(report.reencrypted >= 5, ok.stdout)
+        await check(make(target.reopen(), { keys: { k2: K2 }, current: 'k2' }).session(sid), priv)
+      })
+
       it('Baileys auth state (creds and keys) is encrypted in the file', async () => {
         const { useBaileysAuthState } = require('../adapters/baileys')
         const target = factory.make()
