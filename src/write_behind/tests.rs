@@ -11,7 +11,7 @@ use super::{ArchiveBackend, Archived, WriteBehind, WriteBehindConfig};
 use crate::backend::memory::MemoryBackend;
 use crate::backend::sqlite::{SqliteBackend, SqliteOptions};
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::domain::messages::{MessageStore, PageStart, StoredMessage};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
@@ -65,6 +65,18 @@ impl MessageStore for Flaky {
         b: Option<i64>,
     ) -> StoreResult<Vec<StoredMessage>> {
         self.inner.list_messages_by_thread(sid, t, l, b).await
+    }
+    async fn list_messages_page(
+        &self,
+        sid: &str,
+        t: &str,
+        l: u32,
+        start: &PageStart,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        self.inner.list_messages_page(sid, t, l, start).await
+    }
+    async fn delete_thread_messages(&self, sid: &str, t: &str, start: &PageStart) -> StoreResult<u32> {
+        self.inner.delete_thread_messages(sid, t, start).await
     }
     async fn delete_message(&self, sid: &str, id: &str) -> StoreResult<u32> {
         self.inner.delete_message(sid, id).await
