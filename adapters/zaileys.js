@@ -30,12 +30,9 @@ const {
   sessionDomains,
   checkCreds,
   setOwn,
-  entries,
   ids,
   allValues,
   isAuthType,
-  isMessageStoreType,
-  deletionsOf,
   clearTypes
 } = require('./common.js')
 

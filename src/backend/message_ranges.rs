@@ -68,6 +68,25 @@ impl MessageRanges {
     }
 }
 
+/// Binds a range's values after session and thread, for any sqlx driver.
+pub fn bind_range<'q, DB>(
+    mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    binds: Vec<RangeBind<'q>>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for b in binds {
+        query = match b {
+            RangeBind::Timestamp(ts) => query.bind(ts),
+            RangeBind::Id(id) => query.bind(id),
+        };
+    }
+    query
+}
+
 /// The `?` dialect (SQLite, MySQL) with `id_below` as the tie-break condition
 /// on the id bind (`message_id < ?`, or MySQL's hash of it).
 pub fn question_mark_conditions(id_below: &str) -> RangeConditions {

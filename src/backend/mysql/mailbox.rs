@@ -9,7 +9,7 @@ use sqlx::mysql::MySqlRow;
 use super::rows::{bool_col, col, count, dedupe_last, dedupe_merge, opt_bool, opt_bool_col, opt_text, text, Query};
 use super::{read_err, write_err, MysqlBackend};
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::backend::message_ranges::RangeBind;
+use crate::backend::message_ranges::bind_range;
 use crate::domain::messages::{page_by_ranges, page_ranges, MessageStore, PageRange, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
@@ -25,17 +25,6 @@ fn message(row: &MySqlRow) -> StoreResult<StoredMessage> {
         timestamp_ms: col(row, "timestamp_ms")?,
         message_bytes: col(row, "message_bytes")?,
     })
-}
-
-/// Binds a page range's values after session and thread.
-fn bind_range<'q>(mut query: Query<'q>, binds: Vec<RangeBind<'q>>) -> Query<'q> {
-    for b in binds {
-        query = match b {
-            RangeBind::Timestamp(ts) => query.bind(ts),
-            RangeBind::Id(id) => query.bind(id),
-        };
-    }
-    query
 }
 
 impl MysqlBackend {

@@ -10,7 +10,7 @@ use sqlx::postgres::PgRow;
 use super::rows::{col, count, dedupe_last, dedupe_with};
 use super::{check, check_opt, read_err, write_err, PostgresBackend};
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::backend::message_ranges::RangeBind;
+use crate::backend::message_ranges::bind_range;
 use crate::domain::messages::{page_by_ranges, page_ranges, MessageStore, PageRange, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
@@ -26,20 +26,6 @@ fn message(row: &PgRow) -> StoreResult<StoredMessage> {
         timestamp_ms: col(row, "timestamp_ms")?,
         message_bytes: col(row, "message_bytes")?,
     })
-}
-
-/// Binds a page range's values after session and thread.
-fn bind_range<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    binds: Vec<RangeBind<'q>>,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    for b in binds {
-        query = match b {
-            RangeBind::Timestamp(ts) => query.bind(ts),
-            RangeBind::Id(id) => query.bind(id),
-        };
-    }
-    query
 }
 
 /// Text a page start carries must fit PostgreSQL text (no NUL).

@@ -8,7 +8,7 @@ use sqlx::sqlite::SqliteRow;
 use super::rows::{bool_col, col, count, opt_bool, opt_bool_col};
 use super::{read_err, write_err, SqliteBackend};
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::backend::message_ranges::RangeBind;
+use crate::backend::message_ranges::bind_range;
 use crate::domain::messages::{page_by_ranges, page_ranges, MessageStore, PageRange, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
@@ -24,20 +24,6 @@ fn message(row: &SqliteRow) -> StoreResult<StoredMessage> {
         timestamp_ms: col(row, "timestamp_ms")?,
         message_bytes: col(row, "message_bytes")?,
     })
-}
-
-/// Binds a page range's values after session and thread.
-fn bind_range<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    binds: Vec<RangeBind<'q>>,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    for b in binds {
-        query = match b {
-            RangeBind::Timestamp(ts) => query.bind(ts),
-            RangeBind::Id(id) => query.bind(id),
-        };
-    }
-    query
 }
 
 impl SqliteBackend {
