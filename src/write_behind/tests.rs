@@ -332,3 +332,24 @@ async fn flush_reports_what_is_left_when_the_backend_stays_down() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn pages_and_thread_deletes_see_every_queued_write() {
+    use crate::domain::messages::PageStart;
+    let (flaky, store) = setup(Arc::new(MemoryBackend::new(Default::default(), Default::default())), small_config());
+    let all: Vec<StoredMessage> = (0..200).map(|i| msg(&format!("m{i:03}"), "t", i / 50)).collect();
+    store.upsert_messages("s", all.clone()).await.unwrap();
+    // Queued, not yet written: the first page still sees all of them.
+    let page = store.list_messages_page("s", "t", 120, &PageStart::Newest).await.unwrap();
+    assert_eq!(page.len(), 120);
+    let rest = store.list_messages_page("s", "t", 120, &PageStart::after(&page[119])).await.unwrap();
+    assert_eq!(page.len() + rest.len(), 200);
+    // A write queued while the backend is down is written before the delete runs (or the delete fails).
+    flaky.down.store(true, Ordering::SeqCst);
+    store.upsert_messages("s", vec![msg("late", "t", 0)]).await.unwrap();
+    let err = store.delete_thread_messages("s", "t", &PageStart::Before(1)).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ConnectionFailed);
+    flaky.down.store(false, Ordering::SeqCst);
+    assert_eq!(store.delete_thread_messages("s", "t", &PageStart::Before(1)).await.unwrap(), 51);
+    assert_eq!(store.list_messages_page("s", "t", 500, &PageStart::Newest).await.unwrap().len(), 150);
+}
