@@ -539,6 +539,25 @@ for (const factory of factories()) {
       })
     })
 
+    it('a bare backend works too (no write-behind): both adapters, paging, bind', async (t) => {
+      const target = factory.make({ memoryLimits: MEMORY_LIMITS })
+      if (!target.backend) return t.skip('this factory has no backend object')
+      stores.push({ destroy: () => target.backend.destroy() })
+      const sid = uid('bare')
+      const ms = createZaileysMessageStore(target.backend, sid)
+      const auth = createZaileysAuthStore(target.backend, sid)
+      await auth.creds.writeCreds(baileys.initAuthCreds())
+      assert.ok(await auth.creds.readCreds())
+      const ev = new EventEmitter()
+      ms.bind({ ev })
+      ev.emit('messages.upsert', { messages: Array.from({ length: 30 }, (_, i) => bare(GROUP, `x${i}`, T0 + (i % 3))), type: 'append' })
+      ev.emit('chats.upsert', [chat(GROUP)])
+      assert.equal((await walk(ms, GROUP, 7)).length, 30)
+      assert.equal((await ms.getChat(GROUP)).id, GROUP)
+      assert.equal((await target.backend.stores.threads(sid).getByJid(GROUP)).jid, GROUP)
+      await ms.close()
+    })
+
     // ---- the big walk ----
 
     it('paging: every message of a big chat exactly once, even where 1000+ share one second', async () => {

@@ -1563,7 +1563,9 @@ pub async fn hostile_ids(b: DynBackend) {
         let msg = message(h, h, Some(i64::from(seed)));
         b.upsert_messages(sid, vec![msg.clone()]).await.unwrap();
         assert_eq!(b.get_message(sid, h).await.unwrap(), Some(msg.clone()));
-        assert_eq!(b.list_messages_by_thread(sid, h, 10, None).await.unwrap(), vec![msg]);
+        assert_eq!(b.list_messages_by_thread(sid, h, 10, None).await.unwrap(), vec![msg.clone()]);
+        assert_eq!(b.list_messages_page(sid, h, 10, &PageStart::Newest).await.unwrap(), vec![msg.clone()]);
+        assert_eq!(b.list_messages_page(sid, h, 10, &PageStart::after(&msg)).await.unwrap(), vec![]);
 
         let thread = StoredThread { jid: h.into(), name: Some(h.into()), ..Default::default() };
         b.upsert_threads(sid, vec![thread.clone()]).await.unwrap();
@@ -1620,6 +1622,8 @@ pub async fn wildcards_are_literal(b: DynBackend) {
     for probe in ["abc", "a", "ab", "a%c", "A%", "a_", "ac"] {
         assert_eq!(b.get_message(sid, probe).await.unwrap(), None, "{probe}");
         assert_eq!(b.list_messages_by_thread(sid, probe, 10, None).await.unwrap(), vec![], "{probe}");
+        assert_eq!(b.list_messages_page(sid, probe, 10, &PageStart::Newest).await.unwrap(), vec![], "{probe}");
+        assert_eq!(b.delete_thread_messages(sid, probe, &PageStart::Newest).await.unwrap(), 0, "{probe}");
         assert_eq!(b.get_contact(sid, probe).await.unwrap(), None, "{probe}");
         assert_eq!(b.get_contact_by_phone_number(sid, probe).await.unwrap(), None, "{probe}");
         assert_eq!(b.get_thread(sid, probe).await.unwrap(), None, "{probe}");
