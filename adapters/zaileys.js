@@ -708,14 +708,28 @@ function createZaileysMessageStore(store, sessionId, options) {
     throw err
   }
 
-  async function flush() {
-    await queue.idle()
-    if (d.flush) {
+  /**
+   * Waits for the session's write-behind for as long as its writes keep
+   * landing (a busy backend is slow, not failed); rejects once a whole
+   * `writeBehind.flushTimeoutMs` passes with none landing.
+   */
+  async function drain() {
+    if (!d.flush) return
+    for (;;) {
       const report = await d.flush()
-      if (report && report.remaining > 0) {
-        throw storeError('STORE_WRITE_FAILED', `${report.remaining} archive writes of this session are still pending after flush()`)
+      if (!report || report.remaining === 0) return
+      if (report.flushed === 0) {
+        throw storeError(
+          'STORE_WRITE_FAILED',
+          `${report.remaining} archive writes of this session are still pending: none landed within writeBehind.flushTimeoutMs (is the backend reachable?)`
+        )
       }
     }
+  }
+
+  async function flush() {
+    await queue.idle()
+    await drain()
     throwUnreported()
   }
 
@@ -802,7 +816,7 @@ function createZaileysMessageStore(store, sessionId, options) {
       unbind()
       closed = true
       await queue.idle()
-      if (d.flush) await d.flush()
+      await drain()
       throwUnreported()
     }),
     reopen: promised(() => {

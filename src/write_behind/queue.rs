@@ -271,12 +271,19 @@ impl WriteBehind {
         }
     }
 
-    /// [`WriteBehind::flush`] of one group that fails when anything is left (reads that must see every write).
+    /// Waits until the group is written (reads and deletes that must see every
+    /// write). A busy backend is waited for as long as its batches keep
+    /// landing; fails once a whole `flush_timeout` passes with none landing.
     pub async fn settle(&self, sid: &str, archive: Archive) -> StoreResult<()> {
-        let report = self.flush(Some(sid), Some(archive), self.config.flush_timeout).await;
-        if report.remaining == 0 {
-            return Ok(());
-        }
+        let report = loop {
+            let report = self.flush(Some(sid), Some(archive), self.config.flush_timeout).await;
+            if report.remaining == 0 {
+                return Ok(());
+            }
+            if report.flushed == 0 {
+                break report;
+            }
+        };
         let (code, reason) = self
             .last_error
             .lock()
@@ -285,7 +292,7 @@ impl WriteBehind {
         Err(StoreError::new(
             code,
             format!(
-                "{} queued archive writes could not be written first: {reason}",
+                "{} queued archive writes could not be written first (none landed within writeBehind.flushTimeoutMs): {reason}",
                 report.remaining
             ),
         ))
