@@ -48,3 +48,11 @@ export function wrongArguments(): void {
   // @ts-expect-error presenceTtlMs is a number
   createZaileysMessageStore(createStore(), 'x', { presenceTtlMs: '1' })
 }
+
+export function zaileysTypesAreReal(): void {
+  // @ts-expect-error zaileys' MessageStore resolved to a real type (not `any`): {} is not one
+  const empty: MessageStore = {}
+  // @ts-expect-error an AuthStoreBundle needs its signal store
+  const half: AuthStoreBundle = { creds: createZaileysAuthStore(createStore(), 'x').creds }
+  void [empty, half]
+}
