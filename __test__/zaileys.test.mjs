@@ -153,7 +153,7 @@ describe('zaileys typings', { timeout: 180_000 }, () => {
 for (const factory of factories()) {
   if (only.length > 0 && !only.includes(factory.name)) continue
 
-  describe(`zaileys adapters on ${factory.name}`, { timeout: 600_000 }, () => {
+  describe(`zaileys adapters on ${factory.name}`, { timeout: 1_800_000 }, () => {
     const stores = []
     const open = (target) => {
       const store = createStore(target.options)
