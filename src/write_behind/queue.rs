@@ -274,13 +274,16 @@ impl WriteBehind {
     /// Waits until the group is written (reads and deletes that must see every
     /// write). A busy backend is waited for as long as its batches keep
     /// landing; fails once a whole `flush_timeout` passes with none landing.
+    /// Progress is batches landed, not the group's size: a writer refilling a
+    /// full queue keeps the size flat while batches land.
     pub async fn settle(&self, sid: &str, archive: Archive) -> StoreResult<()> {
         let report = loop {
+            let landed = self.landed();
             let report = self.flush(Some(sid), Some(archive), self.config.flush_timeout).await;
             if report.remaining == 0 {
                 return Ok(());
             }
-            if report.flushed == 0 {
+            if self.landed() == landed {
                 break report;
             }
         };
