@@ -462,6 +462,19 @@ export declare class MessageStore {
   /** Newest first (`timestampMs` desc, then id desc); with `beforeTimestampMs`, only older messages. */
   listByThread(threadJid: string, limit?: number, beforeTimestampMs?: number): Promise<StoredMessageRecord[]>
   deleteById(id: string): Promise<number>
+  /**
+   * Exact paging, newest first: `limit` (default 50) messages from the
+   * start, the page after `cursor` (a previous page's `nextCursor`), or the
+   * newest older than `beforeTimestampMs`. Walking every page returns every
+   * message of the thread once, however many share a timestamp.
+   */
+  listPageByThread(threadJid: string, options?: { readonly limit?: number; readonly cursor?: string; readonly beforeTimestampMs?: number }): Promise<StoredMessagePage>
+  /**
+   * Deletes the messages of the thread a walk would return: all of them,
+   * those after `cursor`, or those older than `beforeTimestampMs` (plus the
+   * ones without a timestamp). Resolves to how many were deleted.
+   */
+  deleteByThread(threadJid: string, options?: { readonly cursor?: string; readonly beforeTimestampMs?: number }): Promise<number>
 }
 
 /** r" `preKey`: one-time pre-keys, the next-id counter and the server flag. */
@@ -861,6 +874,14 @@ export interface StoredContactRecord {
   phoneNumber?: string
   username?: string
   lastUpdatedMs: number
+}
+
+/** One page of `listPageByThread`. */
+export interface StoredMessagePage {
+  /** Newest first; ties of one timestamp in a fixed order; messages without a timestamp last. */
+  messages: StoredMessageRecord[]
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string
 }
 
 export interface StoredMessageRecord {

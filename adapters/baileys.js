@@ -14,19 +14,23 @@
 const fs = require('node:fs/promises')
 const path = require('node:path')
 
-/** The reserved entry holding Baileys' creds. */
-const CREDS_TYPE = '__creds__'
-const CREDS_ID = 'creds'
-const SYNC_KEY_TYPE = 'app-state-sync-key'
-/** Page sizes of the async iterators (the native maximum is 1000). */
-const ENTRY_PAGE = 100
-const ID_PAGE = 1000
+const {
+  CREDS_TYPE,
+  CREDS_ID,
+  storeError,
+  checkOptions,
+  keyDomain,
+  checkCreds,
+  setOwn,
+  entries,
+  ids,
+  isAuthType,
+  isSignalKeyType,
+  deletionsOf,
+  clearTypes
+} = require('./common.js')
 
-function storeError(code, message, cause) {
-  const err = new Error(message, cause === undefined ? undefined : { cause })
-  err.code = code
-  return err
-}
+const SYNC_KEY_TYPE = 'app-state-sync-key'
 
 let defaultBaileys = null
 
@@ -78,100 +82,6 @@ async function loadBaileys(explicit, field) {
   return { initAuthCreds: ns.initAuthCreds, syncKeyData, reviver: bufferJson.reviver }
 }
 
-function checkOptions(options, allowed, name) {
-  if (options === undefined || options === null) return {}
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw storeError('STORE_INVALID_CONFIG', `${name} must be an object`)
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw storeError('STORE_INVALID_CONFIG', `${name}.${key} is not an option; use ${allowed.join(', ')}`)
-    }
-  }
-  return options
-}
-
-/** The session's native `keys` domain, from a `Store` (createStore) or a backend (createSqliteStore, ...). */
-function keyDomain(store, sessionId) {
-  let keys
-  if (store && typeof store.session === 'function') {
-    keys = store.session(sessionId).keys
-  } else if (store && store.stores && typeof store.stores.keys === 'function') {
-    keys = store.stores.keys(sessionId)
-  }
-  if (!keys || typeof keys.get !== 'function') {
-    throw storeError(
-      'STORE_INVALID_ARGUMENT',
-      'store must be a wastore Store (createStore(...)) or backend (createSqliteStore(...), createPostgresStore(...), ...)'
-    )
-  }
-  return keys
-}
-
-/** Stored creds must at least look like Baileys' `AuthenticationCreds`. */
-function checkCreds(creds, where) {
-  const pair = (p) => p && typeof p === 'object' && p.private instanceof Uint8Array && p.public instanceof Uint8Array
-  const ok =
-    creds &&
-    typeof creds === 'object' &&
-    !Array.isArray(creds) &&
-    pair(creds.noiseKey) &&
-    pair(creds.signedIdentityKey) &&
-    creds.signedPreKey &&
-    pair(creds.signedPreKey.keyPair) &&
-    typeof creds.registrationId === 'number'
-  if (!ok) {
-    throw storeError(
-      'STORE_CORRUPTED',
-      `${where} are not Baileys creds (noiseKey, signedIdentityKey, signedPreKey and registrationId are required); refusing to start with fresh creds`
-    )
-  }
-  return creds
-}
-
-/** Sets an own property even for the id `__proto__`. */
-function setOwn(obj, id, value) {
-  if (id === '__proto__') {
-    Object.defineProperty(obj, id, { value, writable: true, enumerable: true, configurable: true })
-  } else {
-    obj[id] = value
-  }
-}
-
-/** Pages of `[id, value]`, streamed. */
-async function* entries(native, type, wrap) {
-  let after
-  for (;;) {
-    const page = await native.list(type, after === undefined ? { limit: ENTRY_PAGE } : { after, limit: ENTRY_PAGE })
-    for (const [id, value] of page) yield [id, wrap ? wrap(value) : value]
-    if (page.length < ENTRY_PAGE) return
-    after = page[page.length - 1][0]
-  }
-}
-
-/** Pages of ids, streamed. */
-async function* ids(native, type) {
-  let after
-  for (;;) {
-    const page = await native.listIds(type, after === undefined ? { limit: ID_PAGE } : { after, limit: ID_PAGE })
-    yield* page
-    if (page.length < ID_PAGE) return
-    after = page[page.length - 1]
-  }
-}
-
-/** `{ [type]: { [id]: null } }` for every stored key except the creds. */
-async function deletionsOfAllKeys(native) {
-  const data = Object.create(null)
-  for (const type of await native.types()) {
-    if (type === CREDS_TYPE) continue
-    const deletes = Object.create(null)
-    for await (const id of ids(native, type)) deletes[id] = null
-    data[type] = deletes
-  }
-  return data
-}
-
 /**
  * `useMultiFileAuthState`'s shape on a wastore store:
  * `const { state, saveCreds, clear } = await useBaileysAuthState(store, sessionId)`.
@@ -213,7 +123,7 @@ async function useBaileysAuthState(store, sessionId, options) {
       }
     },
     /** Deletes every Signal key of this session in one transaction; the creds stay. */
-    clear: async () => native.set(await deletionsOfAllKeys(native)),
+    clear: async () => native.set(await deletionsOf(native, isSignalKeyType)),
     list: (type) => entries(native, type, type === SYNC_KEY_TYPE ? wrapSyncKey : undefined),
     listIds: (type) => ids(native, type)
   }
@@ -230,8 +140,8 @@ async function useBaileysAuthState(store, sessionId, options) {
       saving = done.catch(() => {}) // the caller gets the error; the next save still runs
       return done
     },
-    /** Deletes this session's whole Baileys auth state (creds and keys). */
-    clear: () => native.clear()
+    /** Deletes this session's whole Baileys auth state (creds and keys); a zaileys message store's records stay. */
+    clear: () => clearTypes(native, isAuthType)
   }
 }
 
@@ -371,7 +281,7 @@ async function importMultiFileAuthState(folder, store, sessionId, options) {
   }
   checkCreds(creds, `${path.join(folder, 'creds.json')}`)
 
-  const existing = (await native.types()).length > 0
+  const existing = (await native.types()).some(isAuthType)
   if (existing && !opts.replace) {
     throw storeError(
       'STORE_INVALID_ARGUMENT',
@@ -379,7 +289,7 @@ async function importMultiFileAuthState(folder, store, sessionId, options) {
     )
   }
   // Replacing: the old keys are deleted in the same transaction (writes of the same id win over the deletes).
-  const write = existing ? await deletionsOfAllKeys(native) : Object.create(null)
+  const write = existing ? await deletionsOf(native, isSignalKeyType) : Object.create(null)
   for (const type of Object.keys(data)) write[type] = Object.assign(write[type] || Object.create(null), data[type])
   write[CREDS_TYPE] = { [CREDS_ID]: creds }
   await native.set(write)

@@ -169,6 +169,54 @@ module.exports = (h) => {
       }
     })
 
+    it('listPageByThread: pages through ties and untimed messages exactly once; nextCursor absent at the end', async () => {
+      const { s } = h.open()
+      const all = [
+        ...Array.from({ length: 30 }, (_, i) => msg(`tie-${String(i).padStart(2, '0')}`, 5000)),
+        ...Array.from({ length: 10 }, (_, i) => msg(`old-${i}`, 1000 + i)),
+        ...Array.from({ length: 5 }, (_, i) => msg(`none-${i}`, undefined))
+      ]
+      await s.messages.upsertBatch(all)
+      await s.messages.upsert({ id: 'elsewhere', threadJid: 'other@s.whatsapp.net', fromMe: false, timestampMs: 5000 })
+      const walk = async (options) => {
+        const out = []
+        let page = await s.messages.listPageByThread(T, options)
+        for (;;) {
+          assert.ok(page.messages.length <= (options.limit ?? 50))
+          out.push(...page.messages)
+          if (page.nextCursor === undefined) return out
+          assert.equal(typeof page.nextCursor, 'string')
+          page = await s.messages.listPageByThread(T, { limit: options.limit, cursor: page.nextCursor })
+        }
+      }
+      const seen = await walk({ limit: 7 })
+      assert.deepEqual(ids(seen).sort(), ids(all).sort(), 'every message once')
+      assert.deepEqual(ids(seen).slice(30), [...Array.from({ length: 10 }, (_, i) => `old-${9 - i}`), ...ids(seen).slice(40)])
+      assert.ok(seen.slice(40).every((m) => m.timestampMs === undefined), 'untimed messages come last')
+      assert.deepEqual(ids(await walk({ limit: 45 })), ids(seen), 'the same walk whatever the page size')
+      assert.deepEqual(ids(await walk({ limit: 3, beforeTimestampMs: 5000 })), ids(seen).slice(30))
+      const last = await s.messages.listPageByThread(T, { limit: 45 })
+      assert.equal(last.nextCursor, undefined, 'a page holding the rest has no cursor')
+      assert.deepEqual((await s.messages.listPageByThread('nobody@s.whatsapp.net')).messages, [])
+      for (const options of [{ limit: 0 }, { limit: 1.5 }, { cursor: 'garbage' }, { cursor: 5 }, { cursor: 't1:a', beforeTimestampMs: 5 }]) {
+        await rejectsCode(() => s.messages.listPageByThread(T, options), 'STORE_INVALID_ARGUMENT')
+      }
+    })
+
+    it('deleteByThread: from a cursor, below a timestamp, or the whole thread; other threads untouched', async () => {
+      const { s } = h.open()
+      await s.messages.upsertBatch([...Array.from({ length: 6 }, (_, i) => msg(`m${i}`, 1000 * (i + 1))), msg('untimed', undefined)])
+      await s.messages.upsert({ id: 'elsewhere', threadJid: 'other@s.whatsapp.net', fromMe: false, timestampMs: 1 })
+      const first = await s.messages.listPageByThread(T, { limit: 4 })
+      assert.equal(await s.messages.deleteByThread(T, { cursor: first.nextCursor }), 3)
+      assert.deepEqual(ids((await s.messages.listPageByThread(T)).messages), ['m5', 'm4', 'm3', 'm2'])
+      assert.equal(await s.messages.deleteByThread(T, { beforeTimestampMs: 5000 }), 2)
+      assert.equal(await s.messages.deleteByThread(T), 2)
+      assert.deepEqual((await s.messages.listPageByThread(T)).messages, [])
+      assert.deepEqual(ids(await s.messages.listByThread('other@s.whatsapp.net')), ['elsewhere'])
+      await rejectsCode(() => s.messages.deleteByThread(T, { limit: 5 }), 'STORE_INVALID_ARGUMENT')
+    })
+
     it('upsertBatch: a repeated id keeps the last record', async () => {
       const { s } = h.open()
       await s.messages.upsertBatch([msg('x', 1, { senderJid: 'first@s.whatsapp.net' }), msg('x', 2)])

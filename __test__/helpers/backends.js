@@ -17,8 +17,9 @@
 //     backend?,                // the StoreBackend object, when the factory makes one
 //     reopen?(): Target,       // persistent only: a NEW backend object on the same data
 //   }
-// `tweaks` is `{ cacheTtlMs?: { retryMs, groupMetadataMs, ... } }`: TTLs of the
-// cache domains, applied the way this backend takes them.
+// `tweaks` is `{ cacheTtlMs?: { retryMs, groupMetadataMs, ... }, memoryLimits? }`:
+// TTLs of the cache domains, applied the way this backend takes them, and
+// `memory.limits` (memory factories only; durable ones have no caps).
 //
 // Adding a backend means adding one entry to factories()
 // (its setup() can create a database/schema/prefix, make() a fresh one per call).
@@ -73,7 +74,12 @@ const memoryFactory = {
       providers: allProviders('memory'),
       cacheProviders: allCacheProviders('memory')
     }
-    if (tweaks.cacheTtlMs) options.memory = { cacheTtlMs: tweaks.cacheTtlMs }
+    if (tweaks.cacheTtlMs || tweaks.memoryLimits) {
+      options.memory = {
+        ...(tweaks.cacheTtlMs ? { cacheTtlMs: tweaks.cacheTtlMs } : {}),
+        ...(tweaks.memoryLimits ? { limits: tweaks.memoryLimits } : {})
+      }
+    }
     return { options }
   }
 }
@@ -84,7 +90,10 @@ const memoryBackendFactory = {
   kind: 'memory',
   persistent: false,
   make(tweaks = {}) {
-    const backend = wastore.createMemoryStore(tweaks.cacheTtlMs ? { cacheTtlMs: tweaks.cacheTtlMs } : {})
+    const backend = wastore.createMemoryStore({
+      ...(tweaks.cacheTtlMs ? { cacheTtlMs: tweaks.cacheTtlMs } : {}),
+      ...(tweaks.memoryLimits ? { limits: tweaks.memoryLimits } : {})
+    })
     return backendTarget(backend)
   }
 }

@@ -23,7 +23,7 @@ use crate::domain::group_metadata::{GroupMetadata, GroupMetadataStore};
 use crate::domain::identity::IdentityStore;
 use crate::domain::keys::{KeyStore, KeyWrite};
 use crate::domain::message_secret::{MessageSecret, MessageSecretStore};
-use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::domain::messages::{MessageStore, PageStart, StoredMessage};
 use crate::domain::pre_key::{PreKey, PreKeyStore};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore};
@@ -55,6 +55,7 @@ pub async fn run_all(b: DynBackend) {
     app_state(b.clone()).await;
     privacy_token(b.clone()).await;
     messages(b.clone()).await;
+    message_pages(b.clone()).await;
     threads(b.clone()).await;
     contacts(b.clone()).await;
     retry(b.clone()).await;
@@ -768,6 +769,127 @@ pub async fn messages(b: DynBackend) {
     MessageStore::clear(&*b, o).await.unwrap();
 }
 
+// ---- message pages ----------------------------------------------------------
+
+/// Every message of the thread from `start`, `limit` at a time, each page
+/// starting after the last message of the one before.
+async fn walk(b: &DynBackend, sid: &str, thread: &str, limit: u32, start: PageStart) -> Vec<StoredMessage> {
+    let (mut out, mut start) = (Vec::new(), start);
+    loop {
+        let page = b.list_messages_page(sid, thread, limit, &start).await.unwrap();
+        assert!(page.len() <= limit as usize);
+        let Some(last) = page.last() else { return out };
+        start = PageStart::after(last);
+        let full = page.len() == limit as usize;
+        out.extend(page);
+        if !full {
+            return out;
+        }
+    }
+}
+
+/// Walk order: timestamps never rise, undefined ones come last, and the ties
+/// of one timestamp are in a strict order (byte order, or MySQL's hash order).
+fn assert_walk_order(list: &[StoredMessage]) {
+    for pair in list.windows(2) {
+        let (x, y) = (&pair[0], &pair[1]);
+        let later = match (x.timestamp_ms, y.timestamp_ms) {
+            (Some(a), Some(b)) => a >= b,
+            (Some(_), None) | (None, None) => true,
+            (None, Some(_)) => false,
+        };
+        assert!(later, "{} ({:?}) before {} ({:?})", x.id, x.timestamp_ms, y.id, y.timestamp_ms);
+    }
+}
+
+pub async fn message_pages(b: DynBackend) {
+    let (a, o) = ("conf:pages:a", "conf:pages:b");
+    for sid in [a, o] {
+        MessageStore::clear(&*b, sid).await.unwrap();
+    }
+    let (t, u) = ("pages@g.us", "other@s.whatsapp.net");
+    let ids = |list: &[StoredMessage]| list.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+    let hostile = ["a", "a\u{1}", "%", "_x", "it's", "\"q\"", "[*?]", "ünï 🙂", "Z", "a:b|c"];
+    // 150 messages share one timestamp, 20 have none, 80 are spread around it.
+    let mut all = Vec::new();
+    for i in 0..150 {
+        all.push(message(&format!("tie-{i:03}-{}", hostile[i % hostile.len()]), t, Some(5_000)));
+    }
+    for i in 0..20 {
+        all.push(message(&format!("none-{i:02}{}", hostile[i % hostile.len()]), t, None));
+    }
+    for i in 0..80i64 {
+        all.push(message(&format!("spread-{i:02}"), t, Some(4_960 + i)));
+    }
+    b.upsert_messages(a, all.clone()).await.unwrap();
+    b.upsert_messages(a, vec![message("elsewhere", u, Some(5_000))]).await.unwrap();
+    b.upsert_messages(o, vec![message("tie-000-a", t, Some(5_000))]).await.unwrap();
+
+    // Walking pages returns every message once, in walk order, whatever the page size.
+    let full = walk(&b, a, t, 1_000, PageStart::Newest).await;
+    assert_eq!(full.len(), all.len());
+    let mut seen = ids(&full);
+    seen.sort();
+    let mut expected = ids(&all);
+    expected.sort();
+    assert_eq!(seen, expected, "every message exactly once");
+    assert_walk_order(&full);
+    assert!(full.iter().all(|m| m.message_bytes.as_deref() == Some(&[1, 2, 3][..])), "whole records");
+    for limit in [1, 7, 100] {
+        assert_eq!(ids(&walk(&b, a, t, limit, PageStart::Newest).await), ids(&full), "limit {limit}");
+    }
+    assert_eq!(ids(&b.list_messages_page(a, t, 5, &PageStart::Newest).await.unwrap()), ids(&full[..5]));
+
+    // `Before(ts)`: strictly older timestamps, then the untimed ones.
+    let older: Vec<String> =
+        full.iter().filter(|m| m.timestamp_ms.is_none_or(|ts| ts < 5_000)).map(|m| m.id.clone()).collect();
+    assert_eq!(ids(&walk(&b, a, t, 9, PageStart::Before(5_000)).await), older);
+    assert_eq!(walk(&b, a, t, 9, PageStart::Before(i64::MIN)).await.len(), 20, "only the untimed ones");
+
+    // A cursor whose message is gone still resumes at the right place: in the
+    // ties, in the untimed tail, and for a page start no message ever had.
+    for k in [60, 171, 200, 235] {
+        let gone = &full[k];
+        assert_eq!(b.delete_message(a, &gone.id).await.unwrap(), 1);
+        let rest = walk(&b, a, t, 11, PageStart::after(gone)).await;
+        assert_eq!(ids(&rest), ids(&full[k + 1..]), "after deleted {}", gone.id);
+        b.upsert_messages(a, vec![gone.clone()]).await.unwrap();
+    }
+
+    // A message that moved thread leaves the old thread's walk.
+    let moved = StoredMessage { thread_jid: u.into(), ..full[3].clone() };
+    b.upsert_messages(a, vec![moved.clone()]).await.unwrap();
+    let without: Vec<String> = ids(&full).into_iter().filter(|id| *id != moved.id).collect();
+    assert_eq!(ids(&walk(&b, a, t, 13, PageStart::Newest).await), without);
+    assert_eq!(walk(&b, a, u, 13, PageStart::Newest).await.len(), 2);
+    b.upsert_messages(a, vec![full[3].clone()]).await.unwrap();
+
+    // Deleting from a page start removes exactly what a walk from there returns.
+    let k = 120;
+    assert_eq!(b.delete_thread_messages(a, t, &PageStart::after(&full[k])).await.unwrap(), (full.len() - k - 1) as u32);
+    assert_eq!(ids(&walk(&b, a, t, 50, PageStart::Newest).await), ids(&full[..=k]));
+    assert_eq!(b.delete_thread_messages(a, t, &PageStart::Before(4_990)).await.unwrap(), 0, "already gone");
+    let cut = full[..=k].iter().filter(|m| m.timestamp_ms.is_some_and(|ts| ts < 5_010)).count() as u32;
+    assert_eq!(b.delete_thread_messages(a, t, &PageStart::Before(5_010)).await.unwrap(), cut);
+    assert!(walk(&b, a, t, 50, PageStart::Newest).await.iter().all(|m| m.timestamp_ms >= Some(5_010)));
+    b.upsert_messages(a, vec![message("late-1", t, None), message("late-2", t, None)]).await.unwrap();
+    let left = walk(&b, a, t, 50, PageStart::Newest).await;
+    assert_eq!(left.len(), 32);
+    assert_eq!(b.delete_thread_messages(a, t, &PageStart::after(&left[30])).await.unwrap(), 1, "in the untimed tail");
+    assert_eq!(ids(&walk(&b, a, t, 50, PageStart::Newest).await), ids(&left[..31]));
+    assert_eq!(b.delete_thread_messages(a, t, &PageStart::Newest).await.unwrap(), 31);
+    assert_eq!(b.list_messages_page(a, t, 10, &PageStart::Newest).await.unwrap(), vec![]);
+
+    // Other threads and sessions are untouched.
+    assert_eq!(ids(&b.list_messages_page(a, u, 10, &PageStart::Newest).await.unwrap()), ["elsewhere"]);
+    assert_eq!(ids(&b.list_messages_page(o, t, 10, &PageStart::Newest).await.unwrap()), ["tie-000-a"]);
+    assert_eq!(b.delete_thread_messages(a, "nobody", &PageStart::Newest).await.unwrap(), 0);
+    assert_eq!(b.list_messages_page(a, "nobody", 10, &PageStart::Newest).await.unwrap(), vec![]);
+    for sid in [a, o] {
+        MessageStore::clear(&*b, sid).await.unwrap();
+    }
+}
+
 // ---- threads ----------------------------------------------------------------
 
 pub async fn threads(b: DynBackend) {
@@ -1443,7 +1565,9 @@ pub async fn hostile_ids(b: DynBackend) {
         let msg = message(h, h, Some(i64::from(seed)));
         b.upsert_messages(sid, vec![msg.clone()]).await.unwrap();
         assert_eq!(b.get_message(sid, h).await.unwrap(), Some(msg.clone()));
-        assert_eq!(b.list_messages_by_thread(sid, h, 10, None).await.unwrap(), vec![msg]);
+        assert_eq!(b.list_messages_by_thread(sid, h, 10, None).await.unwrap(), vec![msg.clone()]);
+        assert_eq!(b.list_messages_page(sid, h, 10, &PageStart::Newest).await.unwrap(), vec![msg.clone()]);
+        assert_eq!(b.list_messages_page(sid, h, 10, &PageStart::after(&msg)).await.unwrap(), vec![]);
 
         let thread = StoredThread { jid: h.into(), name: Some(h.into()), ..Default::default() };
         b.upsert_threads(sid, vec![thread.clone()]).await.unwrap();
@@ -1500,6 +1624,8 @@ pub async fn wildcards_are_literal(b: DynBackend) {
     for probe in ["abc", "a", "ab", "a%c", "A%", "a_", "ac"] {
         assert_eq!(b.get_message(sid, probe).await.unwrap(), None, "{probe}");
         assert_eq!(b.list_messages_by_thread(sid, probe, 10, None).await.unwrap(), vec![], "{probe}");
+        assert_eq!(b.list_messages_page(sid, probe, 10, &PageStart::Newest).await.unwrap(), vec![], "{probe}");
+        assert_eq!(b.delete_thread_messages(sid, probe, &PageStart::Newest).await.unwrap(), 0, "{probe}");
         assert_eq!(b.get_contact(sid, probe).await.unwrap(), None, "{probe}");
         assert_eq!(b.get_contact_by_phone_number(sid, probe).await.unwrap(), None, "{probe}");
         assert_eq!(b.get_thread(sid, probe).await.unwrap(), None, "{probe}");
@@ -1731,7 +1857,7 @@ pub async fn snapshot(b: DynBackend) {
 /// (evaluated inside a child module, so pass e.g. `super::fresh()`).
 macro_rules! conformance_tests {
     ($fresh:expr) => {
-        $crate::backend::conformance::conformance_tests!(@areas $fresh; auth, signal, pre_key, session, identity, sender_key, app_state, privacy_token, messages, threads, contacts, retry, group_metadata, chat_metadata, device_list, message_secret, keys, signal_batch, domain_isolation, hostile_ids, wildcards_are_literal, snapshot,);
+        $crate::backend::conformance::conformance_tests!(@areas $fresh; auth, signal, pre_key, session, identity, sender_key, app_state, privacy_token, messages, message_pages, threads, contacts, retry, group_metadata, chat_metadata, device_list, message_secret, keys, signal_batch, domain_isolation, hostile_ids, wildcards_are_literal, snapshot,);
     };
     (@areas $fresh:expr; $($area:ident),* $(,)?) => {
         mod conformance_areas {

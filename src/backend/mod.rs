@@ -5,6 +5,7 @@ pub mod conformance;
 pub mod dedupe;
 pub mod json_list;
 pub mod memory;
+pub mod message_ranges;
 pub mod mongo;
 pub mod noop;
 pub mod pool;

@@ -241,6 +241,12 @@ impl MessageStore for NoopBackend {
     async fn list_messages_by_thread(&self, _: &str, _: &str, _: u32, _: Option<i64>) -> StoreResult<Vec<StoredMessage>> {
         Ok(Vec::new())
     }
+    async fn list_messages_page(&self, _: &str, _: &str, _: u32, _: &PageStart) -> StoreResult<Vec<StoredMessage>> {
+        Ok(Vec::new())
+    }
+    async fn delete_thread_messages(&self, _: &str, _: &str, _: &PageStart) -> StoreResult<u32> {
+        Ok(0)
+    }
     async fn delete_message(&self, _: &str, _: &str) -> StoreResult<u32> {
         Ok(0)
     }

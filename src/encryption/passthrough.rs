@@ -10,7 +10,7 @@ use crate::domain::contacts::{ContactStore, StoredContact};
 use crate::domain::device_list::{DeviceList, DeviceListStore};
 use crate::domain::group_metadata::{GroupMetadata, GroupMetadataStore};
 use crate::domain::message_secret::{MessageSecret, MessageSecretStore};
-use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::domain::messages::{MessageStore, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::retry::{RequesterStatus, RetryOutboundMessage, RetryStore};
 use crate::domain::snapshot::{Cursor, ExportPage, KindCount, Record, RecordKind, SnapshotStore, SortKey};
@@ -49,6 +49,18 @@ impl MessageStore for EncryptedBackend {
         before_timestamp_ms: Option<i64>,
     ) -> StoreResult<Vec<StoredMessage>> {
         self.inner.list_messages_by_thread(sid, thread_jid, limit, before_timestamp_ms).await
+    }
+    async fn list_messages_page(
+        &self,
+        sid: &str,
+        thread_jid: &str,
+        limit: u32,
+        start: &PageStart,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        self.inner.list_messages_page(sid, thread_jid, limit, start).await
+    }
+    async fn delete_thread_messages(&self, sid: &str, thread_jid: &str, start: &PageStart) -> StoreResult<u32> {
+        self.inner.delete_thread_messages(sid, thread_jid, start).await
     }
     async fn delete_message(&self, sid: &str, id: &str) -> StoreResult<u32> {
         self.inner.delete_message(sid, id).await

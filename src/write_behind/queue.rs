@@ -284,12 +284,22 @@ impl WriteBehind {
         }
     }
 
-    /// [`WriteBehind::flush`] of one group that fails when anything is left (reads that must see every write).
+    /// Waits until the group is written (reads and deletes that must see every
+    /// write). A busy backend is waited for as long as its batches keep
+    /// landing; fails once a whole `flush_timeout` passes with none landing.
+    /// Progress is batches landed, not the group's size: a writer refilling a
+    /// full queue keeps the size flat while batches land.
     pub async fn settle(&self, sid: &str, archive: Archive) -> StoreResult<()> {
-        let report = self.flush(Some(sid), Some(archive), self.config.flush_timeout).await;
-        if report.remaining == 0 {
-            return Ok(());
-        }
+        let report = loop {
+            let landed = self.landed();
+            let report = self.flush(Some(sid), Some(archive), self.config.flush_timeout).await;
+            if report.remaining == 0 {
+                return Ok(());
+            }
+            if self.landed() == landed {
+                break report;
+            }
+        };
         let (code, reason) = self
             .last_error
             .lock()
@@ -298,7 +308,7 @@ impl WriteBehind {
         Err(StoreError::new(
             code,
             format!(
-                "{} queued archive writes could not be written first: {reason}",
+                "{} queued archive writes could not be written first (none landed within writeBehind.flushTimeoutMs): {reason}",
                 report.remaining
             ),
         ))

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::queue::{ArchiveBackend, WriteBehind};
 use super::record::{Archive, Record};
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::domain::messages::{MessageStore, PageStart, StoredMessage};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::error::StoreResult;
 
@@ -87,6 +87,22 @@ impl MessageStore for Archived {
         self.backend
             .list_messages_by_thread(sid, thread_jid, limit, before_timestamp_ms)
             .await
+    }
+
+    async fn list_messages_page(
+        &self,
+        sid: &str,
+        thread_jid: &str,
+        limit: u32,
+        start: &PageStart,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        self.queue.settle(sid, Archive::Messages).await?;
+        self.backend.list_messages_page(sid, thread_jid, limit, start).await
+    }
+
+    async fn delete_thread_messages(&self, sid: &str, thread_jid: &str, start: &PageStart) -> StoreResult<u32> {
+        self.before_delete(sid, Archive::Messages).await?;
+        self.backend.delete_thread_messages(sid, thread_jid, start).await
     }
 
     async fn delete_message(&self, sid: &str, id: &str) -> StoreResult<u32> {

@@ -1,7 +1,7 @@
 //! The queue against real backends; outages come from a wrapper that fails
 //! upserts on demand in front of the real archive.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,14 +11,15 @@ use super::{ArchiveBackend, Archived, WriteBehind, WriteBehindConfig};
 use crate::backend::memory::MemoryBackend;
 use crate::backend::sqlite::{SqliteBackend, SqliteOptions};
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::domain::messages::{MessageStore, PageStart, StoredMessage};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 
-/// Upserts fail while `down`; `largest` records the biggest batch seen, `in_flight_max` the concurrency.
+/// Upserts fail while `down` and take `slow_ms`; `largest` records the biggest batch seen, `in_flight_max` the concurrency.
 struct Flaky {
     inner: Arc<dyn ArchiveBackend>,
     down: AtomicBool,
+    slow_ms: AtomicU64,
     largest: AtomicUsize,
     in_flight: AtomicUsize,
     in_flight_max: AtomicUsize,
@@ -29,6 +30,7 @@ impl Flaky {
         Arc::new(Self {
             inner,
             down: AtomicBool::new(false),
+            slow_ms: AtomicU64::new(2),
             largest: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             in_flight_max: AtomicUsize::new(0),
@@ -39,7 +41,7 @@ impl Flaky {
         self.largest.fetch_max(n, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.in_flight_max.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(Duration::from_millis(self.slow_ms.load(Ordering::SeqCst))).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::new(ErrorCode::ConnectionFailed, "server is down"));
@@ -65,6 +67,18 @@ impl MessageStore for Flaky {
         b: Option<i64>,
     ) -> StoreResult<Vec<StoredMessage>> {
         self.inner.list_messages_by_thread(sid, t, l, b).await
+    }
+    async fn list_messages_page(
+        &self,
+        sid: &str,
+        t: &str,
+        l: u32,
+        start: &PageStart,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        self.inner.list_messages_page(sid, t, l, start).await
+    }
+    async fn delete_thread_messages(&self, sid: &str, t: &str, start: &PageStart) -> StoreResult<u32> {
+        self.inner.delete_thread_messages(sid, t, start).await
     }
     async fn delete_message(&self, sid: &str, id: &str) -> StoreResult<u32> {
         self.inner.delete_message(sid, id).await
@@ -342,4 +356,45 @@ async fn flush_reports_what_is_left_when_the_backend_stays_down() {
         )
         .await
         .is_err());
+}
+
+#[tokio::test]
+async fn pages_and_thread_deletes_see_every_queued_write() {
+    use crate::domain::messages::PageStart;
+    let (flaky, store) = setup(Arc::new(MemoryBackend::new(Default::default(), Default::default())), small_config());
+    let all: Vec<StoredMessage> = (0..200).map(|i| msg(&format!("m{i:03}"), "t", i / 50)).collect();
+    store.upsert_messages("s", all.clone()).await.unwrap();
+    // Queued, not yet written: the first page still sees all of them.
+    let page = store.list_messages_page("s", "t", 120, &PageStart::Newest).await.unwrap();
+    assert_eq!(page.len(), 120);
+    let rest = store.list_messages_page("s", "t", 120, &PageStart::after(&page[119])).await.unwrap();
+    assert_eq!(page.len() + rest.len(), 200);
+    // A write queued while the backend is down is written before the delete runs (or the delete fails).
+    flaky.down.store(true, Ordering::SeqCst);
+    store.upsert_messages("s", vec![msg("late", "t", 0)]).await.unwrap();
+    let err = store.delete_thread_messages("s", "t", &PageStart::Before(1)).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ConnectionFailed);
+    flaky.down.store(false, Ordering::SeqCst);
+    assert_eq!(store.delete_thread_messages("s", "t", &PageStart::Before(1)).await.unwrap(), 51);
+    assert_eq!(store.list_messages_page("s", "t", 500, &PageStart::Newest).await.unwrap().len(), 150);
+}
+
+#[tokio::test]
+async fn reads_wait_for_a_slow_backend_while_its_batches_land() {
+    let (flaky, store) = setup(Arc::new(MemoryBackend::default()), small_config());
+    // 20 batches, 2 at a time, 60 ms each: about 600 ms, twice the 300 ms flush timeout.
+    flaky.slow_ms.store(60, Ordering::SeqCst);
+    let all: Vec<StoredMessage> = (0..200).map(|i| msg(&format!("m{i:03}"), "t", i)).collect();
+    let started = std::time::Instant::now();
+    store.upsert_messages("s", all).await.unwrap();
+    let page = store.list_messages_page("s", "t", 500, &PageStart::Newest).await.unwrap();
+    assert_eq!(page.len(), 200, "the page waited for every queued write");
+    assert!(started.elapsed() > Duration::from_millis(300), "the wait outlasted one flush timeout");
+    assert_eq!(store.delete_thread_messages("s", "t", &PageStart::Newest).await.unwrap(), 200);
+    // A backend that lands nothing for a whole timeout still fails the read.
+    flaky.down.store(true, Ordering::SeqCst);
+    store.upsert_messages("s", vec![msg("late", "t", 0)]).await.unwrap();
+    let err = store.list_messages_page("s", "t", 10, &PageStart::Newest).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ConnectionFailed);
+    assert!(err.message.contains("none landed"), "{}", err.message);
 }

@@ -2,7 +2,8 @@
 //! Privacy tokens, threads and contacts merge field by field through the
 //! records' `merge_from`; messages are replaced whole.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
 
 use async_trait::async_trait;
 
@@ -10,7 +11,7 @@ use super::bounded::BoundedMap;
 use super::{MemoryBackend, SessionState};
 use crate::config::MemoryLimits;
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::domain::messages::{MessageStore, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
@@ -27,9 +28,10 @@ impl SessionState for PrivacyTokenData {
 
 pub(super) struct MessageData {
     pub(super) messages: BoundedMap<String, StoredMessage>,
-    /// thread jid → ids of its messages, so listing a thread does not scan
-    /// every message of the session.
-    by_thread: HashMap<String, HashSet<String>>,
+    /// thread jid → `(timestamp, id)` of its messages, in walk order reversed
+    /// (`None` sorts first, so it comes last walking backwards): listing or
+    /// paging a thread is a range walk, not a scan and sort.
+    by_thread: HashMap<String, BTreeSet<(Option<i64>, String)>>,
 }
 
 impl SessionState for MessageData {
@@ -39,34 +41,51 @@ impl SessionState for MessageData {
 }
 
 impl MessageData {
-    fn unindex(&mut self, thread_jid: &str, id: &str) {
-        if let Some(ids) = self.by_thread.get_mut(thread_jid) {
-            ids.remove(id);
+    fn unindex(&mut self, old: &StoredMessage) {
+        if let Some(ids) = self.by_thread.get_mut(&old.thread_jid) {
+            ids.remove(&(old.timestamp_ms, old.id.clone()));
             if ids.is_empty() {
-                self.by_thread.remove(thread_jid);
+                self.by_thread.remove(&old.thread_jid);
             }
         }
     }
 
     fn upsert(&mut self, record: StoredMessage) {
-        // A message may move thread: drop it from the old thread's index first.
+        // A message may move thread or time: drop its old index entry first.
         if let Some(old) = self.messages.remove(&record.id) {
-            self.unindex(&old.thread_jid, &old.id);
+            self.unindex(&old);
         }
-        self.by_thread.entry(record.thread_jid.clone()).or_default().insert(record.id.clone());
+        self.by_thread.entry(record.thread_jid.clone()).or_default().insert((record.timestamp_ms, record.id.clone()));
         for (_, evicted) in self.messages.insert(record.id.clone(), record) {
-            self.unindex(&evicted.thread_jid, &evicted.id);
+            self.unindex(&evicted);
         }
     }
 
     fn delete(&mut self, id: &str) -> u32 {
         match self.messages.remove(id) {
             Some(old) => {
-                self.unindex(&old.thread_jid, &old.id);
+                self.unindex(&old);
                 1
             }
             None => 0,
         }
+    }
+
+    /// The thread's index entries after `start`, in walk order.
+    fn walk<'a>(
+        &'a self,
+        thread_jid: &str,
+        start: &PageStart,
+    ) -> Box<dyn Iterator<Item = &'a (Option<i64>, String)> + 'a> {
+        let Some(ids) = self.by_thread.get(thread_jid) else { return Box::new(std::iter::empty()) };
+        // Entries below the start in index order are after it in walk order; ids
+        // are never empty, so `(Some(ts), "")` sits below every entry of `ts`.
+        let upper = match start {
+            PageStart::Newest => Bound::Unbounded,
+            PageStart::Before(ts) => Bound::Excluded((Some(*ts), String::new())),
+            PageStart::After { timestamp_ms, id } => Bound::Excluded((*timestamp_ms, id.clone())),
+        };
+        Box::new(ids.range((Bound::Unbounded, upper)).rev())
     }
 }
 
@@ -184,21 +203,37 @@ impl MessageStore for MemoryBackend {
         limit: u32,
         before_timestamp_ms: Option<i64>,
     ) -> StoreResult<Vec<StoredMessage>> {
+        // Newest first: timestamp DESC (`None` is lowest, so last), then id DESC,
+        // the order SQL's `ORDER BY timestamp_ms DESC, id DESC` gives.
+        let start = before_timestamp_ms.map_or(PageStart::Newest, PageStart::Before);
         Ok(self.messages.read(sid, |s| {
             let Some(s) = s else { return Vec::new() };
-            let Some(ids) = s.by_thread.get(thread_jid) else { return Vec::new() };
-            let mut found: Vec<&StoredMessage> = ids
-                .iter()
-                .filter_map(|id| s.messages.get(id))
-                .filter(|m| match before_timestamp_ms {
-                    Some(before) => m.timestamp_ms.is_some_and(|t| t < before),
-                    None => true,
-                })
-                .collect();
-            // Newest first: timestamp DESC (`None` is lowest, so last), then id DESC,
-            // the order SQL's `ORDER BY timestamp_ms DESC, id DESC` gives.
-            found.sort_unstable_by(|a, b| b.timestamp_ms.cmp(&a.timestamp_ms).then_with(|| b.id.cmp(&a.id)));
-            found.into_iter().take(limit as usize).cloned().collect()
+            s.walk(thread_jid, &start)
+                .take_while(|(ts, _)| before_timestamp_ms.is_none() || ts.is_some())
+                .filter_map(|(_, id)| s.messages.get(id).cloned())
+                .take(limit as usize)
+                .collect()
+        }))
+    }
+
+    async fn list_messages_page(
+        &self,
+        sid: &str,
+        thread_jid: &str,
+        limit: u32,
+        start: &PageStart,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        Ok(self.messages.read(sid, |s| {
+            let Some(s) = s else { return Vec::new() };
+            s.walk(thread_jid, start).filter_map(|(_, id)| s.messages.get(id).cloned()).take(limit as usize).collect()
+        }))
+    }
+
+    async fn delete_thread_messages(&self, sid: &str, thread_jid: &str, start: &PageStart) -> StoreResult<u32> {
+        Ok(self.messages.read(sid, |s| {
+            let Some(s) = s else { return 0 };
+            let doomed: Vec<String> = s.walk(thread_jid, start).map(|(_, id)| id.clone()).collect();
+            doomed.iter().map(|id| s.delete(id)).sum()
         }))
     }
 

@@ -18,7 +18,7 @@ use super::docs::{
 use super::MongoBackend;
 use crate::backend::dedupe::{dedupe_last, dedupe_with};
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::domain::messages::{page_by_ranges, page_ranges, MessageStore, PageRange, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
@@ -70,6 +70,46 @@ pub(super) fn privacy_token(doc: &Document) -> StoreResult<PrivacyToken> {
         nct_salt: get_opt_bytes(doc, "nct_salt")?,
         updated_at_ms: get_i64(doc, "updated_at_ms")?,
     })
+}
+
+/// The filters of one keyset range of a thread, in walk order (ids compare
+/// as their order-preserving `lookup` form, byte-wise: no collation). No
+/// `$or`: the ties of a timestamp below an id are a filter of their own, then
+/// the older timestamps, so every filter is one index range (and nx-27017, the
+/// test server, ignores a delete filter's other conditions next to an `$or`).
+fn range_filters(sid: &str, thread_jid: &str, range: PageRange<'_>) -> Vec<Document> {
+    let base = || doc! { "s": sid, "thread_jid": lookup(thread_jid) };
+    let with = |field: &str, cond: Bson| {
+        let mut f = base();
+        f.insert(field, cond);
+        f
+    };
+    match range {
+        PageRange::All => vec![base()],
+        PageRange::Timed { timestamp_ms, below_id } => {
+            let older = with("timestamp_ms", Bson::Document(doc! { "$lt": timestamp_ms }));
+            match below_id {
+                None => vec![older],
+                Some(id) => {
+                    let mut ties = with("timestamp_ms", Bson::Int64(timestamp_ms));
+                    ties.insert("message_id", doc! { "$lt": lookup(id) });
+                    vec![ties, older]
+                }
+            }
+        }
+        PageRange::Untimed { below_id } => {
+            let mut f = with("timestamp_ms", Bson::Null);
+            if let Some(id) = below_id {
+                f.insert("message_id", doc! { "$lt": lookup(id) });
+            }
+            vec![f]
+        }
+    }
+}
+
+/// Walk order, the by-thread index's (null timestamps sort last descending).
+fn walk_sort() -> Document {
+    doc! { "timestamp_ms": -1, "message_id": -1 }
 }
 
 /// `_id` of a per-session record keyed by one string (message id, jid, …).
@@ -147,9 +187,44 @@ impl MessageStore for MongoBackend {
             filter.insert("timestamp_ms", doc! { "$lt": before });
         }
         // Descending puts null timestamps last, as the SQL backends' NULLS LAST.
-        let sort = doc! { "timestamp_ms": -1, "message_id": -1 };
-        let docs = self.find_docs(Kind::Messages, filter, Some(sort), Some(i64::from(limit)), "list messages").await?;
+        let limit = Some(i64::from(limit));
+        let docs = self.find_docs(Kind::Messages, filter, Some(walk_sort()), limit, "list messages").await?;
         docs.iter().map(message).collect()
+    }
+
+    async fn list_messages_page(
+        &self,
+        sid: &str,
+        thread_jid: &str,
+        limit: u32,
+        start: &PageStart,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        page_by_ranges(start, limit, |range, n| async move {
+            let what = "list a page of messages";
+            let mut out = Vec::new();
+            for filter in range_filters(sid, thread_jid, range) {
+                let missing = i64::from(n) - out.len() as i64;
+                if missing <= 0 {
+                    break;
+                }
+                let docs = self.find_docs(Kind::Messages, filter, Some(walk_sort()), Some(missing), what).await?;
+                for d in &docs {
+                    out.push(message(d)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn delete_thread_messages(&self, sid: &str, thread_jid: &str, start: &PageStart) -> StoreResult<u32> {
+        let mut deleted = 0;
+        for range in page_ranges(start) {
+            for filter in range_filters(sid, thread_jid, range) {
+                deleted += count(self.delete_where(Kind::Messages, filter, "delete messages of a thread").await?);
+            }
+        }
+        Ok(deleted)
     }
 
     async fn delete_message(&self, sid: &str, id: &str) -> StoreResult<u32> {

@@ -31,6 +31,10 @@ pub struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub statements: Vec<String>,
+    /// For statements that are not idempotent (`ALTER TABLE`): a query that
+    /// returns a row once they took effect, so a run interrupted between the
+    /// statements and their record does not apply them twice.
+    pub done_if: Option<String>,
 }
 
 /// The UTF-8 bytes of a session id of at most 512 characters. VARBINARY, not
@@ -109,6 +113,7 @@ pub fn migrations(t: &Tables) -> Vec<Migration> {
                     ),
                 ),
             ],
+            done_if: None,
         },
         Migration {
             version: 2,
@@ -141,6 +146,7 @@ pub fn migrations(t: &Tables) -> Vec<Migration> {
                     ),
                 ),
             ],
+            done_if: None,
         },
         Migration {
             version: 3,
@@ -176,6 +182,7 @@ pub fn migrations(t: &Tables) -> Vec<Migration> {
                     ),
                 ),
             ],
+            done_if: None,
         },
         Migration {
             version: 4,
@@ -221,6 +228,7 @@ pub fn migrations(t: &Tables) -> Vec<Migration> {
                     ),
                 ),
             ],
+            done_if: None,
         },
         Migration {
             version: 5,
@@ -287,6 +295,7 @@ pub fn migrations(t: &Tables) -> Vec<Migration> {
                     ),
                 ),
             ],
+            done_if: None,
         },
         Migration {
             version: 6,
@@ -300,6 +309,23 @@ pub fn migrations(t: &Tables) -> Vec<Migration> {
                      value LONGBLOB NOT NULL, PRIMARY KEY (session_id, type_h, key_id)"
                 ),
             )],
+            done_if: None,
+        },
+        Migration {
+            version: 7,
+            name: "message_pages",
+            // Keyset pages order ties by `message_h` (`message_id` is LONGTEXT and
+            // cannot be indexed); the new index covers the old one's queries.
+            statements: vec![format!(
+                "ALTER TABLE {} ADD KEY by_thread_page (session_id, thread_h, timestamp_ms, message_h), \
+                 DROP KEY by_thread",
+                t.messages
+            )],
+            done_if: Some(format!(
+                "SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = '{}' \
+                 AND index_name = 'by_thread_page' LIMIT 1",
+                t.messages
+            )),
         },
     ]
 }
@@ -470,7 +496,15 @@ async fn apply(
         if applied.contains(&migration.version) {
             continue;
         }
-        for statement in &migration.statements {
+        let done = match &migration.done_if {
+            Some(probe) => !sqlx::query(probe)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(migration_failed(format!("migration {} ({}) check", migration.version, migration.name)))?
+                .is_empty(),
+            None => false,
+        };
+        for statement in migration.statements.iter().filter(|_| !done) {
             conn.execute(sqlx::query(statement))
                 .await
                 .map_err(migration_failed(format!("migration {} ({})", migration.version, migration.name)))?;

@@ -7,6 +7,7 @@
 //! stored text, once for its hash).
 
 use crate::domain::snapshot::RecordKind;
+use crate::backend::message_ranges::{question_mark_conditions, MessageRanges};
 
 /// The server-side hash of one bound value: the key form of an unbounded string or blob.
 pub const H: &str = "UNHEX(SHA2(?, 256))";
@@ -246,6 +247,9 @@ pub struct Sql {
     pub msg_get: String,
     pub msg_list: String,
     pub msg_list_before: String,
+    /// Keyset page ranges ([`crate::domain::messages::PageRange`]): select, then delete.
+    pub msg_page: MessageRanges,
+    pub msg_delete_range: MessageRanges,
     pub msg_delete: String,
     pub msg_clear: String,
 
@@ -930,6 +934,18 @@ impl Sql {
                 "SELECT {MSG_COLS} FROM {msg} WHERE session_id = ? AND thread_h = {H} AND timestamp_ms < ?
                  ORDER BY timestamp_ms DESC, message_id DESC LIMIT ?"
             ),
+            // Ties break on the id's hash, not the id: `message_id` is LONGTEXT and
+            // cannot be in an index, while `(…, timestamp_ms, message_h)` is, so
+            // every page is an index range walked backwards.
+            msg_page: MessageRanges::new(&question_mark_conditions(&format!("message_h < {H}")), |range, _| {
+                format!(
+                    "SELECT {MSG_COLS} FROM {msg} WHERE session_id = ? AND thread_h = {H}{range}
+                     ORDER BY timestamp_ms DESC, message_h DESC LIMIT ?"
+                )
+            }),
+            msg_delete_range: MessageRanges::new(&question_mark_conditions(&format!("message_h < {H}")), |range, _| {
+                format!("DELETE FROM {msg} WHERE session_id = ? AND thread_h = {H}{range}")
+            }),
             msg_delete: format!("DELETE FROM {msg} WHERE session_id = ? AND message_h = {H}"),
             msg_clear: delete_all(msg),
 

@@ -23,7 +23,7 @@ use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::{Backend, KeyPair, SignalAddress};
 use crate::error::ErrorCode;
 
-const MIGRATIONS: i64 = 6;
+const MIGRATIONS: i64 = 7;
 
 fn url() -> String {
     std::env::var("WASTORE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())
@@ -566,4 +566,48 @@ async fn encryption_at_rest() {
     b.drop_tables_on_drop.store(true, Ordering::Relaxed);
     let dynamic: Arc<dyn Backend> = b.clone();
     crate::encryption::at_rest::scenario(dynamic, || raw_rows(&b)).await;
+}
+
+#[tokio::test]
+async fn the_page_index_migration_survives_an_interrupted_run_and_serves_pages() {
+    use crate::domain::messages::PageStart;
+    let prefix = unique_prefix();
+    let a = backend(&prefix);
+    let m = |id: &str, ts: i64| StoredMessage {
+        id: id.into(),
+        thread_jid: "t".into(),
+        sender_jid: None,
+        participant_jid: None,
+        from_me: false,
+        timestamp_ms: Some(ts),
+        message_bytes: None,
+    };
+    a.upsert_messages("s", (0..50).map(|i| m(&format!("m{i}"), i / 10)).collect()).await.unwrap();
+    // A run that altered the table but died before recording version 7.
+    let pool = a.pool().await.unwrap();
+    sqlx::query(&format!("DELETE FROM {} WHERE version = 7", a.tables.migrations)).execute(pool).await.unwrap();
+    a.close().await.unwrap();
+    let b = backend(&prefix);
+    let page = b.list_messages_page("s", "t", 20, &PageStart::Newest).await.unwrap();
+    assert_eq!(page.len(), 20);
+    assert_eq!(migration_rows(&b).await.len() as i64, MIGRATIONS, "version 7 recorded once");
+    // The keyset page is an index range walk, not a scan and sort.
+    let pool = b.pool().await.unwrap();
+    let (sql, _) = b.sql.msg_page.of(crate::domain::messages::PageRange::Timed { timestamp_ms: 3, below_id: Some("m35") });
+    let plan = sqlx::query(&format!("EXPLAIN {sql}"))
+        .bind("s")
+        .bind("t")
+        .bind(3i64)
+        .bind(3i64)
+        .bind("m35")
+        .bind(20i64)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let key: Option<String> = plan[0].try_get("key").unwrap();
+    let extra: Option<String> = plan[0].try_get("Extra").unwrap();
+    assert_eq!(key.as_deref(), Some("by_thread_page"), "{extra:?}");
+    assert!(!extra.unwrap_or_default().contains("filesort"), "no sort of the thread");
+    drop_tables(&b).await;
+    b.close().await.unwrap();
 }

@@ -10,7 +10,8 @@ use sqlx::postgres::PgRow;
 use super::rows::{col, count, dedupe_last, dedupe_with};
 use super::{check, check_opt, read_err, write_err, PostgresBackend};
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::backend::message_ranges::bind_range;
+use crate::domain::messages::{page_by_ranges, page_ranges, MessageStore, PageRange, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
@@ -25,6 +26,30 @@ pub(super) fn message(row: &PgRow) -> StoreResult<StoredMessage> {
         timestamp_ms: col(row, "timestamp_ms")?,
         message_bytes: col(row, "message_bytes")?,
     })
+}
+
+/// Text a page start carries must fit PostgreSQL text (no NUL).
+fn check_start(thread_jid: &str, start: &PageStart) -> StoreResult<()> {
+    check("threadJid", thread_jid)?;
+    match start {
+        PageStart::After { id, .. } => check("cursor", id),
+        _ => Ok(()),
+    }
+}
+
+impl PostgresBackend {
+    async fn message_range(
+        &self,
+        sid: &str,
+        thread_jid: &str,
+        range: PageRange<'_>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let (sql, binds) = self.sql.msg_page.of(range);
+        let query = bind_range(sqlx::query(sql).bind(sid).bind(thread_jid), binds).bind(i64::from(limit));
+        let rows = query.fetch_all(self.pool().await?).await.map_err(read_err("list a page of messages"))?;
+        rows.iter().map(message).collect()
+    }
 }
 
 pub(super) fn thread(row: &PgRow) -> StoreResult<StoredThread> {
@@ -154,6 +179,36 @@ impl MessageStore for PostgresBackend {
         let rows =
             query.bind(i64::from(limit)).fetch_all(self.pool().await?).await.map_err(read_err("list messages"))?;
         rows.iter().map(message).collect()
+    }
+
+    async fn list_messages_page(
+        &self,
+        sid: &str,
+        thread_jid: &str,
+        limit: u32,
+        start: &PageStart,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        check("sessionId", sid)?;
+        check_start(thread_jid, start)?;
+        page_by_ranges(start, limit, |range, n| self.message_range(sid, thread_jid, range, n)).await
+    }
+
+    async fn delete_thread_messages(&self, sid: &str, thread_jid: &str, start: &PageStart) -> StoreResult<u32> {
+        check("sessionId", sid)?;
+        check_start(thread_jid, start)?;
+        let what = "delete messages of a thread";
+        let mut tx = self.begin(what).await?;
+        let mut deleted = 0;
+        for range in page_ranges(start) {
+            let (sql, binds) = self.sql.msg_delete_range.of(range);
+            let done = bind_range(sqlx::query(sql).bind(sid).bind(thread_jid), binds)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_err(what))?;
+            deleted += count(done.rows_affected());
+        }
+        tx.commit().await.map_err(write_err(what))?;
+        Ok(deleted)
     }
 
     async fn delete_message(&self, sid: &str, id: &str) -> StoreResult<u32> {

@@ -4,6 +4,18 @@
 //! expanded server-side with `unnest(...)`, so a batch is one round trip.
 
 use crate::domain::snapshot::RecordKind;
+use crate::backend::message_ranges::{MessageRanges, RangeConditions};
+
+/// Page range conditions: binds from `$3`; ids are `COLLATE "C"`, so `<` is byte order.
+fn page_conditions() -> RangeConditions {
+    RangeConditions {
+        timed: " AND timestamp_ms < $3".to_owned(),
+        timed_below: " AND timestamp_ms <= $3 AND (timestamp_ms < $3 OR message_id < $4)".to_owned(),
+        timestamp_twice: false,
+        untimed: " AND timestamp_ms IS NULL".to_owned(),
+        untimed_below: " AND timestamp_ms IS NULL AND message_id < $3".to_owned(),
+    }
+}
 
 /// The SQL name of every table: the configured prefix + the logical name.
 #[derive(Debug, Clone)]
@@ -182,6 +194,9 @@ pub struct Sql {
     pub msg_get: String,
     pub msg_list: String,
     pub msg_list_before: String,
+    /// Keyset page ranges ([`crate::domain::messages::PageRange`]): select, then delete.
+    pub msg_page: MessageRanges,
+    pub msg_delete_range: MessageRanges,
     pub msg_delete: String,
     pub msg_clear: String,
 
@@ -832,6 +847,16 @@ impl Sql {
                 "SELECT {MSG_COLS} FROM {msg} WHERE session_id = $1 AND thread_jid = $2 AND timestamp_ms < $3
                  ORDER BY timestamp_ms DESC NULLS LAST, message_id DESC LIMIT $4"
             ),
+            msg_page: MessageRanges::new(&page_conditions(), |range, binds| {
+                format!(
+                    "SELECT {MSG_COLS} FROM {msg} WHERE session_id = $1 AND thread_jid = $2{range}
+                     ORDER BY timestamp_ms DESC NULLS LAST, message_id DESC LIMIT ${}",
+                    binds + 3
+                )
+            }),
+            msg_delete_range: MessageRanges::new(&page_conditions(), |range, _| {
+                format!("DELETE FROM {msg} WHERE session_id = $1 AND thread_jid = $2{range}")
+            }),
             msg_delete: format!("DELETE FROM {msg} WHERE session_id = $1 AND message_id = $2"),
             msg_clear: delete_all(msg),
 

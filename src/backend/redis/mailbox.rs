@@ -21,7 +21,7 @@ use super::scripts::lua;
 use super::values::{array, count, flag, Fields, Hash};
 use super::RedisBackend;
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::domain::messages::{MessageStore, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
@@ -132,6 +132,93 @@ return flat(collect(t, limit, page, take))
 "#)
 });
 
+/// Lua: `start_rank(t, mode, ts, id)`, the reverse rank in the thread index
+/// `t` where a walk from a page start begins. The index is scored by
+/// timestamp (`-inf` for none) and Redis orders equal scores by member bytes,
+/// so reverse rank order is exactly the walk order. Modes: `n` newest; `b`
+/// strictly below timestamp `ts`; `a` after the message `(ts, id)`, which is
+/// its rank + 1 while it is indexed there, else the count of members sorting
+/// before it (higher scores, then its score's members byte-wise above `id`).
+const START_RANK: &str = r#"
+local function bytes_gt(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
+local function same_score(s, ts)
+  if ts == '-inf' then return s == '-inf' end
+  return s ~= '-inf' and tonumber(s) == tonumber(ts)
+end
+local function start_rank(t, mode, ts, id)
+  if mode == 'n' then return 0 end
+  if mode == 'b' then return redis.call('ZCOUNT', t, ts, '+inf') end
+  local s = redis.call('ZSCORE', t, id)
+  if s and same_score(s, ts) then return redis.call('ZREVRANK', t, id) + 1 end
+  local above = redis.call('ZCOUNT', t, '(' .. ts, '+inf')
+  for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', t, ts, ts)) do
+    if not bytes_gt(m, id) then break end
+    above = above + 1
+  end
+  return above
+end
+"#;
+
+/// ARGV: thread, limit, mode, timestamp, id (see `START_RANK`). (id, fields)
+/// pairs in walk order; index entries whose message is gone or moved are dropped.
+static LIST_PAGE: LazyLock<Script> = LazyLock::new(|| {
+    lua(&format!(
+        "{START_RANK}{}",
+        r#"
+local base, thread, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local t = base .. 't:' .. seg(thread)
+local start = start_rank(t, ARGV[3], ARGV[4], ARGV[5])
+local function page(offset, n) return redis.call('ZREVRANGE', t, start + offset, start + offset + n - 1) end
+local function take(id)
+  local f = redis.call('HGETALL', base .. 'm:' .. seg(id))
+  for j = 1, #f, 2 do
+    if f[j] == 't' and f[j + 1] == thread then return f end
+  end
+  return nil
+end
+return flat(collect(t, limit, page, take))
+"#
+    ))
+});
+
+/// ARGV: thread, mode, timestamp, id (see `START_RANK`). Deletes every message
+/// a walk from there returns, and their index entries; returns how many.
+static DELETE_FROM: LazyLock<Script> = LazyLock::new(|| {
+    lua(&format!(
+        "{START_RANK}{}",
+        r#"
+local base, thread = KEYS[1], ARGV[1]
+local t = base .. 't:' .. seg(thread)
+local start = start_rank(t, ARGV[2], ARGV[3], ARGV[4])
+local n = 0
+for _, id in ipairs(redis.call('ZREVRANGE', t, start, -1)) do
+  local m = base .. 'm:' .. seg(id)
+  -- A message that moved thread since is not this thread's to delete.
+  if redis.call('HGET', m, 't') == thread then n = n + redis.call('DEL', m) end
+end
+local last = redis.call('ZCARD', t) - 1 - start
+if last >= 0 then redis.call('ZREMRANGEBYRANK', t, 0, last) end
+return n
+"#
+    ))
+});
+
+/// `(mode, timestamp, id)` script arguments of a page start.
+fn start_args(start: &PageStart) -> [String; 3] {
+    let score = |ts: Option<i64>| ts.map_or_else(|| "-inf".to_owned(), |ts| ts.to_string());
+    match start {
+        PageStart::Newest => ["n".into(), String::new(), String::new()],
+        PageStart::Before(ts) => ["b".into(), ts.to_string(), String::new()],
+        PageStart::After { timestamp_ms, id } => ["a".into(), score(*timestamp_ms), id.clone()],
+    }
+}
+
 /// ARGV: record kind, id, indexed field, index kind. Deletes record
 /// `<kind>:<id>` and its entry in the index named by its field (the thread of
 /// a message, the phone number of a contact); returns 1 or 0.
@@ -205,6 +292,29 @@ impl MessageStore for RedisBackend {
             .into_iter()
             .map(|(id, h)| message(super::values::utf8(id, "message id")?, &h))
             .collect()
+    }
+
+    async fn list_messages_page(
+        &self,
+        sid: &str,
+        thread_jid: &str,
+        limit: u32,
+        start: &PageStart,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let what = "list a page of messages";
+        let mut call = LIST_PAGE.key(self.space(Area::Messages, sid).base());
+        call.arg(thread_jid).arg(limit).arg(&start_args(start)[..]);
+        pairs(self.eval(ErrorCode::ReadFailed, what, &call).await?, "message")?
+            .into_iter()
+            .map(|(id, h)| message(super::values::utf8(id, "message id")?, &h))
+            .collect()
+    }
+
+    async fn delete_thread_messages(&self, sid: &str, thread_jid: &str, start: &PageStart) -> StoreResult<u32> {
+        let what = "delete messages of a thread";
+        let mut call = DELETE_FROM.key(self.space(Area::Messages, sid).base());
+        call.arg(thread_jid).arg(&start_args(start)[..]);
+        count(self.eval(ErrorCode::WriteFailed, what, &call).await?, what)
     }
 
     async fn delete_message(&self, sid: &str, id: &str) -> StoreResult<u32> {

@@ -8,7 +8,8 @@ use sqlx::sqlite::SqliteRow;
 use super::rows::{bool_col, col, count, opt_bool, opt_bool_col};
 use super::{read_err, write_err, SqliteBackend};
 use crate::domain::contacts::{ContactStore, StoredContact};
-use crate::domain::messages::{MessageStore, StoredMessage};
+use crate::backend::message_ranges::bind_range;
+use crate::domain::messages::{page_by_ranges, page_ranges, MessageStore, PageRange, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
 use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::StoreResult;
@@ -23,6 +24,21 @@ pub(super) fn message(row: &SqliteRow) -> StoreResult<StoredMessage> {
         timestamp_ms: col(row, "timestamp_ms")?,
         message_bytes: col(row, "message_bytes")?,
     })
+}
+
+impl SqliteBackend {
+    async fn message_range(
+        &self,
+        sid: &str,
+        thread_jid: &str,
+        range: PageRange<'_>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let (sql, binds) = self.sql.msg_page.of(range);
+        let query = bind_range(sqlx::query(sql).bind(sid).bind(thread_jid), binds).bind(i64::from(limit));
+        let rows = query.fetch_all(self.reader().await?).await.map_err(read_err("list a page of messages"))?;
+        rows.iter().map(message).collect()
+    }
 }
 
 pub(super) fn thread(row: &SqliteRow) -> StoreResult<StoredThread> {
@@ -108,6 +124,32 @@ impl MessageStore for SqliteBackend {
         let rows =
             query.bind(i64::from(limit)).fetch_all(self.reader().await?).await.map_err(read_err("list messages"))?;
         rows.iter().map(message).collect()
+    }
+
+    async fn list_messages_page(
+        &self,
+        sid: &str,
+        thread_jid: &str,
+        limit: u32,
+        start: &PageStart,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        page_by_ranges(start, limit, |range, n| self.message_range(sid, thread_jid, range, n)).await
+    }
+
+    async fn delete_thread_messages(&self, sid: &str, thread_jid: &str, start: &PageStart) -> StoreResult<u32> {
+        let what = "delete messages of a thread";
+        let mut tx = self.begin(what).await?;
+        let mut deleted = 0;
+        for range in page_ranges(start) {
+            let (sql, binds) = self.sql.msg_delete_range.of(range);
+            let done = bind_range(sqlx::query(sql).bind(sid).bind(thread_jid), binds)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_err(what))?;
+            deleted += count(done.rows_affected());
+        }
+        tx.commit().await.map_err(write_err(what))?;
+        Ok(deleted)
     }
 
     async fn delete_message(&self, sid: &str, id: &str) -> StoreResult<u32> {

@@ -3,6 +3,7 @@
 
 use super::options::TableNames;
 use crate::domain::snapshot::RecordKind;
+use crate::backend::message_ranges::{question_mark_conditions, MessageRanges};
 
 /// Largest `IN (…)` list of single values per statement.
 pub const MAX_CHUNK_SINGLE: usize = 512;
@@ -140,6 +141,9 @@ pub struct Sql {
     pub msg_get: String,
     pub msg_list: String,
     pub msg_list_before: String,
+    /// Keyset page ranges ([`crate::domain::messages::PageRange`]): select, then delete.
+    pub msg_page: MessageRanges,
+    pub msg_delete_range: MessageRanges,
     pub msg_delete: String,
     pub msg_clear: String,
 
@@ -783,6 +787,15 @@ impl Sql {
                 "SELECT {MSG_COLS} FROM {msg} WHERE session_id = ? AND thread_jid = ? AND timestamp_ms < ?
                  ORDER BY timestamp_ms DESC, message_id DESC LIMIT ?"
             ),
+            msg_page: MessageRanges::new(&question_mark_conditions("message_id < ?"), |range, _| {
+                format!(
+                    "SELECT {MSG_COLS} FROM {msg} WHERE session_id = ? AND thread_jid = ?{range}
+                     ORDER BY timestamp_ms DESC, message_id DESC LIMIT ?"
+                )
+            }),
+            msg_delete_range: MessageRanges::new(&question_mark_conditions("message_id < ?"), |range, _| {
+                format!("DELETE FROM {msg} WHERE session_id = ? AND thread_jid = ?{range}")
+            }),
             msg_delete: format!("DELETE FROM {msg} WHERE session_id = ? AND message_id = ?"),
             msg_clear: delete_all(msg),
 

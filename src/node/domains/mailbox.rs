@@ -4,13 +4,13 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::domain::contacts::{get_contact_or_by_phone, ContactStore as ContactDomain, StoredContact};
-use crate::domain::messages::{MessageStore as MessageDomain, StoredMessage};
+use crate::domain::messages::{MessageStore as MessageDomain, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore as PrivacyTokenDomain};
 use crate::domain::threads::{StoredThread, ThreadStore as ThreadDomain};
 use crate::error::{StoreError, StoreResult};
 
 use crate::node::errors::Reply;
-use crate::node::input::{Arg, Id, Num};
+use crate::node::input::{Arg, FromJs, Id, In, Num};
 use crate::node::records_out::{JsPrivacyToken, JsStoredContact, JsStoredMessage, JsStoredThread};
 
 /// A `limit` argument: a positive integer, or the default when omitted.
@@ -50,6 +50,52 @@ impl PrivacyTokenStore {
         self.h.call(|s, sid| async move { s.delete_privacy_token(&sid, &jid.0 .0).await }).await
     }
 
+}
+
+/// `{ limit?, cursor?, beforeTimestampMs? }` of `listPageByThread` and `deleteByThread`.
+pub struct PageOptions {
+    limit: Option<Num>,
+    start: PageStart,
+}
+
+impl FromJs for PageOptions {
+    const WHAT: &'static str = "options";
+    fn from_js(input: &In) -> StoreResult<Self> {
+        if input.is_nullish() {
+            return Ok(PageOptions { limit: None, start: PageStart::Newest });
+        }
+        let o = input.clone().object()?;
+        let limit = o.field("limit")?;
+        let limit = if limit.is_nullish() { None } else { Some(Num(limit.number()?)) };
+        let (cursor, before) = (o.field("cursor")?, o.field("beforeTimestampMs")?);
+        let start = match (cursor.is_nullish(), before.is_nullish()) {
+            (true, true) => PageStart::Newest,
+            (false, true) => {
+                let text = cursor.string()?;
+                PageStart::from_cursor(&text).ok_or_else(|| {
+                    StoreError::invalid_argument(format!("{} is not a nextCursor of listPageByThread", cursor.path))
+                })?
+            }
+            (true, false) => PageStart::Before(before.int()?),
+            (false, false) => {
+                return Err(StoreError::invalid_argument(format!(
+                    "{} and {} cannot be combined (a cursor already lies below the first page's bound)",
+                    cursor.path, before.path
+                )))
+            }
+        };
+        Ok(PageOptions { limit, start })
+    }
+}
+
+/// One page of `listPageByThread`.
+#[napi(object, object_from_js = false, js_name = "StoredMessagePage")]
+pub struct JsMessagePage {
+    /// Newest first; ties of one timestamp in a fixed order; messages without a timestamp last.
+    #[napi(ts_type = "StoredMessageRecord[]")]
+    pub messages: Vec<JsStoredMessage>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 domain_class!(
@@ -101,6 +147,55 @@ impl MessageStore {
     #[napi(ts_args_type = "id: string", ts_return_type = "Promise<number>")]
     pub async fn delete_by_id(&self, id: Arg<Id>) -> Result<Reply<u32>> {
         self.h.call(|s, sid| async move { s.delete_message(&sid, &id.0 .0).await }).await
+    }
+
+    /// Exact paging, newest first: `limit` (default 50) messages from the
+    /// start, the page after `cursor` (a previous page's `nextCursor`), or the
+    /// newest older than `beforeTimestampMs`. Walking every page returns every
+    /// message of the thread once, however many share a timestamp.
+    #[napi(
+        ts_args_type = "threadJid: string, options?: { readonly limit?: number; readonly cursor?: string; readonly beforeTimestampMs?: number }",
+        ts_return_type = "Promise<StoredMessagePage>"
+    )]
+    pub async fn list_page_by_thread(
+        &self,
+        thread_jid: Arg<Id>,
+        options: Arg<PageOptions>,
+    ) -> Result<Reply<JsMessagePage>> {
+        let PageOptions { limit: limit_arg, start } = options.0;
+        let limit = match limit(limit_arg, 50) {
+            Ok(l) => l,
+            Err(e) => return Ok(Reply::store(Err(e))),
+        };
+        self.h
+            .call(|s, sid| async move {
+                // One more than asked: it tells whether a next page exists.
+                let mut page = s.list_messages_page(&sid, &thread_jid.0 .0, limit.saturating_add(1), &start).await?;
+                let next_cursor = if page.len() > limit as usize {
+                    page.truncate(limit as usize);
+                    page.last().and_then(|m| PageStart::after(m).to_cursor())
+                } else {
+                    None
+                };
+                Ok(JsMessagePage { messages: page.into_iter().map(Into::into).collect(), next_cursor })
+            })
+            .await
+    }
+
+    /// Deletes the messages of the thread a walk would return: all of them,
+    /// those after `cursor`, or those older than `beforeTimestampMs` (plus the
+    /// ones without a timestamp). Resolves to how many were deleted.
+    #[napi(
+        ts_args_type = "threadJid: string, options?: { readonly cursor?: string; readonly beforeTimestampMs?: number }",
+        ts_return_type = "Promise<number>"
+    )]
+    pub async fn delete_by_thread(&self, thread_jid: Arg<Id>, options: Arg<PageOptions>) -> Result<Reply<u32>> {
+        let PageOptions { limit, start } = options.0;
+        if limit.is_some() {
+            let err = StoreError::invalid_argument("options.limit is not an option of deleteByThread");
+            return Ok(Reply::store(Err(err)));
+        }
+        self.h.call(|s, sid| async move { s.delete_thread_messages(&sid, &thread_jid.0 .0, &start).await }).await
     }
 
 }
