@@ -244,7 +244,7 @@ describe('CLI errors', () => {
     const top = cli(['--help'])
     assert.equal(top.status, 0)
     for (const command of ['migrate', 'sessions', 'stats', 'export', 'import', 'import-baileys']) {
-      assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'))
+      assert.match(top.stdout, new RegExp(`^  wastore ${command} `, 'm'))
       const r = cli([command, '--help'])
       assert.equal(r.status, 0, `${command} --help`)
       assert.match(r.stdout, new RegExp(`^Usage:\\n  wastore ${command}`))

@@ -12,6 +12,10 @@ const wastore = require('..')
 const { uid } = require('./helpers/util')
 const { parsePrometheus } = require('./helpers/prometheus')
 
+const PERSISTENT = ['auth', 'signal', 'preKey', 'session', 'identity', 'senderKey', 'appState', 'privacyToken', 'messages', 'threads', 'contacts']
+/** Every persistent domain on the backend `main`. */
+const onMain = () => Object.fromEntries(PERSISTENT.map((d) => [d, 'main']))
+
 let tmp
 before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wastore-obs-'))
@@ -49,7 +53,7 @@ describe('logger', () => {
     const { logger, calls } = recordingLogger()
     const store = wastore.createStore({
       backends: { main: wastore.createSqliteStore({ path: path.join(tmp, `${uid('slow')}.db`) }) },
-      providers: { auth: 'main', messages: 'main' },
+      providers: onMain(),
       logger,
       slowOperationThresholdMs: 0
     })
@@ -77,7 +81,7 @@ describe('logger', () => {
   it('the default threshold keeps fast calls quiet; a factory logger reports migrations applied', async () => {
     const { logger, calls } = recordingLogger()
     const backend = wastore.createSqliteStore({ path: path.join(tmp, `${uid('mig')}.db`), logger })
-    const store = wastore.createStore({ backends: { main: backend }, providers: { auth: 'main' } })
+    const store = wastore.createStore({ backends: { main: backend }, providers: onMain() })
     await store.session('s').auth.save({ a: 1 })
     const applied = await until('migrationApplied', () => calls.filter((c) => c.fields.event === 'migrationApplied').length && calls)
     const first = applied.find((c) => c.fields.event === 'migrationApplied')
@@ -116,7 +120,7 @@ describe('store.metrics()', () => {
   it('parses as Prometheus text and counts what the store did', async () => {
     const store = wastore.createStore({
       backends: { main: wastore.createSqliteStore({ path: path.join(tmp, `${uid('metrics')}.db`) }) },
-      providers: { auth: 'main', session: 'main', messages: 'main' },
+      providers: onMain(),
       slowOperationThresholdMs: 0
     })
     const s = store.session('m')

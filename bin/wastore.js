@@ -18,8 +18,8 @@ const COMMANDS = {
 const USAGE = `Usage: wastore <command> [options]     (wastore <command> --help for details)
 
 Commands:
-${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(15)} ${c.summary}`)
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.USAGE.split('\n')[1].trim()}\n      ${c.summary}`)
   .join('\n')}
 
 Backends are URLs or paths:
