@@ -95,7 +95,7 @@ class StateFile {
   /** Where the copy of `sessionId` stopped: a cursor, null (from the start), or undefined (not started). */
   position(sessionId) {
     const c = this.data.current
-    return c && c.sessionId === sessionId ? c.after : undefined
+    return c && c.sessionId === sessionId ? (c.after ?? null) : undefined
   }
 
   /** Durably records where the copy of `sessionId` is. */
@@ -160,7 +160,7 @@ async function copySession(ends, sessionId, after, batch, state, progress) {
     if (page.lines.length) await dst(to.importRecords(page.lines))
     copied += page.lines.length
     progress.advance(page.lines.length, sessionId)
-    cursor = page.next
+    cursor = page.next ?? null // napi gives undefined for the last page
     if (cursor === null) return copied
     state.at(sessionId, cursor)
   }
