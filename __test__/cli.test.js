@@ -74,7 +74,7 @@ async function assertSameRecords(source, target, ids) {
 async function migrateResumed(args, source, openTarget) {
   const first = await killWhen(args, /^50\/100 /m)
   assert.match(first, /^1\/100 tenant-000: copied \d+ records, counts verified$/m, first)
-  const states = fs.readdirSync(tmp).filter((f) => f.startsWith('.wastore-migrate-'))
+  const states = fs.readdirSync(tmp).filter((f) => f.startsWith('.wastore-migrate-') && f.endsWith('.json'))
   assert.equal(states.length, 1, `one state file after the kill: ${states}`)
   const state = JSON.parse(fs.readFileSync(path.join(tmp, states[0]), 'utf8'))
   assert.ok(state.done.length >= 50 && state.done.length < 100, `state: ${state.done.length} sessions done`)
@@ -87,7 +87,7 @@ async function migrateResumed(args, source, openTarget) {
   for (const domain of ['auth', 'signal', 'preKey', 'session', 'identity', 'senderKey', 'appState', 'privacyToken', 'messages', 'threads', 'contacts', 'keys', 'retry', 'groupMetadata', 'chatMetadata', 'deviceList', 'messageSecret']) {
     assert.match(resumed.stdout, new RegExp(`^${domain} +\\d+$`, 'm'), `verified count of ${domain}`)
   }
-  assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.startsWith('.wastore-migrate-')), [], 'the state file is removed when done')
+  assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.startsWith('.wastore-migrate-') && f.endsWith('.json')), [], 'the state file is removed when done')
 
   const target = openTarget()
   try {
@@ -188,7 +188,7 @@ describe('wastore export / import', () => {
 
     const busy = cli(['import', `sqlite:${other}`, '--file', file, '--session', 'restored'])
     assert.equal(busy.status, 5, busy.stderr)
-    assert.match(busy.stderr, /already hold data .*--replace .*--merge; nothing was written/)
+    assert.match(busy.stderr, /already hold data .*--replace .*--merge .*; nothing was written/)
     assert.equal(cli(['import', `sqlite:${other}`, '--file', file, '--session', 'restored', '--merge']).status, 0)
     assert.equal(cli(['export', `sqlite:${other}`, '--session', 'restored']).stdout, back.stdout, 'importing again changes nothing')
   })
@@ -211,8 +211,9 @@ describe('wastore export / import', () => {
       assert.match(r.stderr, message)
       assert.match(r.stderr, /nothing was written/)
     }
+    // Nothing was written: the file was never created, or holds no session.
     const check = cli(['sessions', `sqlite:${target}`])
-    assert.match(check.stdout, /no sessions/, 'nothing was written')
+    assert.ok(check.status === 4 || /^no sessions/.test(check.stdout), `${check.status}: ${check.stdout}${check.stderr}`)
   })
 })
 

@@ -125,6 +125,7 @@ class StateFile {
 
   remove() {
     fs.rmSync(this.file, { force: true })
+    fs.rmSync(`${this.file}.tmp`, { force: true }) // left by a run killed while saving
   }
 }
 
