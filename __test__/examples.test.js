@@ -63,11 +63,16 @@ describe('examples', () => {
       exited.then(({ code }) => reject(new Error(`the worker exited (${code}) before it was ready:\n${stdout}${stderr}`)))
     })
     assert.deepEqual(ready.tenants, tenants)
-    await new Promise((r) => setTimeout(r, 500))
-    const text = await (await fetch(ready.metrics)).text()
-    const families = parsePrometheus(text)
+    // Scrape until the tenants have done some work (the first PostgreSQL connections take a moment).
+    let families
+    for (let i = 0; ; i += 1) {
+      families = parsePrometheus(await (await fetch(ready.metrics)).text())
+      const ops = families.get('wastore_operations_total')
+      if (ops && ops.samples.some((s) => s.labels.backend === 'pg' && s.value > 5)) break
+      assert.ok(i < 300, 'the tenants called the PostgreSQL backend within 30 s')
+      await new Promise((r) => setTimeout(r, 100))
+    }
     assert.equal(families.get('wastore_sessions').samples[0].value, tenants.length)
-    assert.ok(families.get('wastore_operations_total').samples.some((s) => s.labels.backend === 'pg' && s.labels.domain === 'session' && s.value > 0))
 
     child.kill('SIGTERM')
     const { code, signal } = await exited
@@ -97,18 +102,19 @@ describe('examples', () => {
     const prefix = `${RUN}_m_`
     const out = run('mixed-backends.js', [], { DATABASE_URL: PG, REDIS_URL: REDIS, PREFIX: prefix })
     assert.deepEqual(out.read, { auth: true, session: 1, group: 1, devices: 1, secret: true, message: 5, thread: 'Alice' })
-    for (const b of ['state:postgres', 'archive:postgres', 'caches:redis']) assert.ok(out.backends.includes(b), `${b} in ${out.backends}`)
-    // Each domain went where it was routed.
+    // (session and identity calls are answered by the Signal cache in front of `state`, not counted as backend calls)
+    assert.ok(out.routes.state.includes('auth'), JSON.stringify(out.routes))
+    assert.deepEqual(out.routes.archive, ['messages', 'threads'])
+    assert.deepEqual(out.routes.caches, ['groupMetadata', 'deviceList', 'messageSecret'])
+    // What stays after destroy() (caches are cleared by the session teardown) is where it was routed.
     const state = wastore.createPostgresStore({ connectionString: PG, tablePrefix: prefix })
     const archive = wastore.createPostgresStore({ connectionString: PG, tablePrefix: `${prefix}archive_` })
-    const caches = wastore.createRedisStore({ url: REDIS, keyPrefix: `${prefix}cache:` })
     try {
-      const kinds = async (b) => (await b.countRecords('main')).filter((c) => c.records > 0).map((c) => c.domain)
-      assert.deepEqual([...new Set(await kinds(state))].sort(), ['auth', 'identity', 'session'])
-      assert.deepEqual([...new Set(await kinds(archive))].sort(), ['messages', 'threads'])
-      assert.deepEqual([...new Set(await kinds(caches))].sort(), ['deviceList', 'groupMetadata', 'messageSecret'])
+      const domains = async (b) => [...new Set((await b.countRecords('main')).filter((c) => c.records > 0).map((c) => c.domain))].sort()
+      assert.deepEqual(await domains(state), ['auth', 'identity', 'session'])
+      assert.deepEqual(await domains(archive), ['messages', 'threads'])
     } finally {
-      await Promise.all([state.destroy(), archive.destroy(), caches.destroy()])
+      await Promise.all([state.destroy(), archive.destroy()])
     }
   })
 

@@ -67,6 +67,7 @@ async function live() {
 /** One account over its wastore auth state, with Baileys' Signal repository (as makeWASocket builds it). */
 async function account(store, id, jid) {
   const auth = await useBaileysAuthState(store, id)
+  await auth.saveCreds() // new creds are made in memory: store them (the socket does it on creds.update)
   const keys = baileys.addTransactionCapability(auth.state.keys, silent, { maxCommitRetries: 1, delayBetweenTriesMs: 0 })
   return { auth, jid, keys, repo: makeLibSignalRepository({ creds: auth.state.creds, keys }, silent) }
 }

@@ -73,10 +73,14 @@ async function main() {
     message: (await s.messages.getById('3EB0ABCDEF')).messageBytes.length,
     thread: (await s.threads.getByJid(chat)).name
   }
-  // One /metrics scrape shows each backend under its name.
-  const backends = [...new Set([...store.metrics().matchAll(/^wastore_backend_info\{backend="([^"]+)",kind="([^"]+)"\}/gm)].map((m) => `${m[1]}:${m[2]}`))]
+  // store.metrics() shows which backend served which domain.
+  const routes = {}
+  for (const m of store.metrics().matchAll(/^wastore_operations_total\{backend="([^"]+)",domain="([^"]+)"\} (\d+)$/gm)) {
+    if (Number(m[3]) > 0) (routes[m[1]] ??= []).push(m[2])
+  }
+  // Note: destroying the store clears the caches (zapo's session teardown); the rest stays.
   await store.destroy()
-  console.log(JSON.stringify({ ok: true, read, backends }))
+  console.log(JSON.stringify({ ok: true, read, routes }))
 }
 
 main().catch(async (err) => {
