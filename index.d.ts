@@ -635,7 +635,7 @@ export declare class StoreBackend {
    * renames them all). Re-importing the same lines changes nothing.
    * `dryRun` only decodes them (and reports what would be written).
    */
-  importRecords(lines: string[], options?: ImportRecordsOptions): Promise<ImportReport>
+  importRecords(lines: string[], options?: ImportRecordsOptions): Promise<ImportRecordsReport>
   /** Deletes every record of one session in every domain of this backend. */
   clearSession(sessionId: string): Promise<void>
 }
@@ -799,7 +799,7 @@ export interface GroupSenderKeyList {
 }
 
 /** What `importRecords` wrote. */
-export interface ImportReport {
+export interface ImportRecordsReport {
   records: number
   /** The sessions written to, in first-seen order. */
   sessions: Array<string>

@@ -150,7 +150,7 @@ pub struct JsExportPage {
 
 /// What `importRecords` wrote.
 #[napi(object)]
-pub struct ImportReport {
+pub struct ImportRecordsReport {
     pub records: u32,
     /// The sessions written to, in first-seen order.
     pub sessions: Vec<String>,
@@ -240,15 +240,15 @@ impl StoreBackend {
     /// Writes backup record lines (each names its session; `sessionId`
     /// renames them all). Re-importing the same lines changes nothing.
     /// `dryRun` only decodes them (and reports what would be written).
-    #[napi(ts_args_type = "lines: string[], options?: ImportRecordsOptions", ts_return_type = "Promise<ImportReport>")]
-    pub async fn import_records(&self, lines: Arg<Lines>, options: Arg<Option<ImportQuery>>) -> Result<Reply<ImportReport>> {
+    #[napi(ts_args_type = "lines: string[], options?: ImportRecordsOptions", ts_return_type = "Promise<ImportRecordsReport>")]
+    pub async fn import_records(&self, lines: Arg<Lines>, options: Arg<Option<ImportQuery>>) -> Result<Reply<ImportRecordsReport>> {
         let (inner, gate) = (self.inner.clone(), self.gate.clone());
         let q = options.0.unwrap_or(ImportQuery { session_id: None, first_line: 1, dry_run: false });
         Ok(Reply::store(
             async {
                 gate.check()?;
                 let groups = parse(lines.0 .0, &q)?;
-                let mut report = ImportReport { records: 0, sessions: Vec::new() };
+                let mut report = ImportRecordsReport { records: 0, sessions: Vec::new() };
                 for (sid, records) in groups {
                     report.records += records.len() as u32;
                     if !q.dry_run {
