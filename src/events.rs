@@ -229,7 +229,9 @@ impl Events {
         }
     }
 
-    /// Records one domain call and emits `slowOperation` when it took at least the threshold.
+    /// Records one domain call and emits `slowOperation` when it took at least
+    /// the threshold. `operation` is the method's name, or the Rust path of the
+    /// code that ran it (made a JS method name by [`operation_name`], only when slow).
     pub fn operation(&self, sid: &str, domain: Domain, operation: &str, elapsed: Duration, failed: bool) {
         let c = &self.0.ops[domain as usize % DOMAINS];
         c.calls.fetch_add(1, Ordering::Relaxed);
@@ -243,11 +245,12 @@ impl Events {
         }
         c.slow.fetch_add(1, Ordering::Relaxed);
         let ms = elapsed.as_secs_f64() * 1000.0;
+        let operation = operation_name(operation);
         self.emit(Level::Warn, "slowOperation", |e| {
             e.message(format!("{}.{operation} took {ms:.1} ms", domain.name()))
                 .session(sid)
                 .domain(domain)
-                .field("operation", operation.to_owned())
+                .field("operation", operation.clone())
                 .field("durationMs", (ms * 1000.0).round() / 1000.0)
                 .field("thresholdMs", u64::try_from(threshold.as_millis()).unwrap_or(u64::MAX))
                 .field("failed", failed)
@@ -308,6 +311,29 @@ impl Events {
     }
 }
 
+/// The JS name of an operation: the last path segment that is not a closure,
+/// camelCased (`…::SessionStore::get_sessions::{{closure}}` → `getSessions`).
+pub fn operation_name(path: &str) -> String {
+    let segment = path
+        .split("::")
+        .filter(|s| !s.is_empty() && !s.starts_with('{') && !s.contains(['<', '>', ' ']))
+        .last()
+        .unwrap_or(path);
+    let mut out = String::with_capacity(segment.len());
+    let mut upper = false;
+    for c in segment.chars() {
+        if c == '_' {
+            upper = !out.is_empty();
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl std::fmt::Debug for Events {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Events").field("backend", &self.0.backend).field("sink", &self.has_sink()).finish()
@@ -352,6 +378,13 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].backend, Some("sqlite"));
         assert_eq!(got[0].fields, vec![("version", Value::Int(2))]);
+    }
+
+    #[test]
+    fn operation_names_come_from_the_calling_method() {
+        assert_eq!(operation_name("wastore::node::domains::sessions::SessionStore::get_sessions::{{closure}}"), "getSessions");
+        assert_eq!(operation_name("a::<impl a::B for C>::clear::{{closure}}::{{closure}}"), "clear");
+        assert_eq!(operation_name("loadCreds"), "loadCreds");
     }
 
     #[test]

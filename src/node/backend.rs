@@ -34,6 +34,7 @@ use super::domains::signal_keys::{AuthStore, SignalStore};
 use super::errors::{to_napi, OrThrow, Reply};
 use super::handle::{Gate, Handle};
 use super::input::In;
+use super::logger::LogOptions;
 
 /// What sits in front of a backend for one domain object.
 #[derive(Default, Clone, Copy)]
@@ -142,6 +143,12 @@ impl StoreBackend {
     fn new(inner: Arc<dyn Backend>) -> Self {
         let guarded: Arc<dyn Backend> = Arc::new(EncryptedBackend::guard(Arc::clone(&inner)));
         Self { inner, gate: Gate::root("this backend"), guarded }
+    }
+
+    /// A backend whose factory options may carry `logger` / `slowOperationThresholdMs`.
+    fn logged(inner: Arc<dyn Backend>, options: &In) -> StoreResult<Self> {
+        LogOptions::read(options)?.attach(inner.events(), true);
+        Ok(Self::new(inner))
     }
 
     /// Closes the backend once; later domain calls reject `STORE_CLOSED`.
@@ -264,7 +271,7 @@ fn reject_unknown(options: &In, allowed: &[&str]) -> StoreResult<()> {
 }
 
 fn parse_sqlite(options: &In) -> StoreResult<SqliteOptions> {
-    reject_unknown(options, &["path", "pragmas", "tableNames", "cacheTtlMs", "logger"])?;
+    reject_unknown(options, &["path", "pragmas", "tableNames", "cacheTtlMs", "logger", "slowOperationThresholdMs"])?;
     let path = options.field("path")?.string().map_err(as_config)?;
     if path.is_empty() {
         return Err(StoreError::invalid_config("options.path must be a file path or ':memory:'"));
@@ -296,9 +303,9 @@ fn parse_sqlite(options: &In) -> StoreResult<SqliteOptions> {
 /// An embedded SQLite backend (bundled SQLite, WAL). Many sessions share one file.
 #[napi(catch_unwind, ts_args_type = "options: SqliteStoreOptions")]
 pub fn create_sqlite_store(env: Env, options: Unknown) -> Result<StoreBackend> {
-    let opts = options_object(&env, Some(options), "options").and_then(|o| parse_sqlite(&o)).or_throw(&env)?;
-    let backend = SqliteBackend::new(opts).or_throw(&env)?;
-    Ok(StoreBackend::new(Arc::new(backend)))
+    let o = options_object(&env, Some(options), "options").or_throw(&env)?;
+    let backend = parse_sqlite(&o).and_then(SqliteBackend::new).or_throw(&env)?;
+    StoreBackend::logged(Arc::new(backend), &o).or_throw(&env)
 }
 
 /// The in-memory backend, pluggable like any other (data lives as long as the process).
@@ -306,12 +313,12 @@ pub fn create_sqlite_store(env: Env, options: Unknown) -> Result<StoreBackend> {
 pub fn create_memory_store(env: Env, options: Option<Unknown>) -> Result<StoreBackend> {
     let parsed = (|| {
         let o = options_object(&env, options, "options")?;
-        reject_unknown(&o, &["limits", "cacheTtlMs"])?;
+        reject_unknown(&o, &["limits", "cacheTtlMs", "logger", "slowOperationThresholdMs"])?;
         let limits = MemoryLimits::with_overrides(&number_pairs(&o.field("limits")?)?, "options.limits")?;
-        Ok::<_, StoreError>((limits, read_cache_ttls(&o, "cacheTtlMs")?))
+        let ttls = read_cache_ttls(&o, "cacheTtlMs")?;
+        StoreBackend::logged(Arc::new(MemoryBackend::new(limits, ttls)), &o)
     })();
-    let (limits, ttls) = parsed.or_throw(&env)?;
-    Ok(StoreBackend::new(Arc::new(MemoryBackend::new(limits, ttls))))
+    parsed.or_throw(&env)
 }
 
 /// Percent-encodes a URL userinfo or path part.
@@ -338,7 +345,10 @@ fn opt_u64(obj: &In, names: &[&str]) -> StoreResult<Option<u64>> {
 /// zapo's server-store options: `{ pool: { connectionString | host/port/user/password/database, max, ... } }`
 /// or the shorthand `{ connectionString }`, plus `tablePrefix`, `cacheTtlMs`, `cleanup`.
 fn parse_server(options: &In, scheme: &str, default_port: u16) -> StoreResult<ServerStoreOptions> {
-    reject_unknown(options, &["pool", "connectionString", "tablePrefix", "cacheTtlMs", "cleanup", "logger"])?;
+    reject_unknown(
+        options,
+        &["pool", "connectionString", "tablePrefix", "cacheTtlMs", "cleanup", "logger", "slowOperationThresholdMs"],
+    )?;
     let pool = options.field("pool")?;
     let pool = if pool.is_nullish() { None } else { Some(pool.object().map_err(as_config)?) };
     const POOL_KEYS: [&str; 14] = [
@@ -414,21 +424,23 @@ fn parse_server(options: &In, scheme: &str, default_port: u16) -> StoreResult<Se
 /// A PostgreSQL backend (sqlx). Many sessions and processes share one database.
 #[napi(catch_unwind, ts_args_type = "options: PostgresStoreOptions")]
 pub fn create_postgres_store(env: Env, options: Unknown) -> Result<StoreBackend> {
-    let opts = options_object(&env, Some(options), "options").and_then(|o| parse_server(&o, "postgres", 5432)).or_throw(&env)?;
-    Ok(StoreBackend::new(Arc::new(PostgresBackend::new(opts).or_throw(&env)?)))
+    let o = options_object(&env, Some(options), "options").or_throw(&env)?;
+    let backend = parse_server(&o, "postgres", 5432).and_then(PostgresBackend::new).or_throw(&env)?;
+    StoreBackend::logged(Arc::new(backend), &o).or_throw(&env)
 }
 
 /// A MySQL / MariaDB backend (sqlx, InnoDB, utf8mb4). Many sessions and processes share one database.
 #[napi(catch_unwind, ts_args_type = "options: MysqlStoreOptions")]
 pub fn create_mysql_store(env: Env, options: Unknown) -> Result<StoreBackend> {
-    let opts = options_object(&env, Some(options), "options").and_then(|o| parse_server(&o, "mysql", 3306)).or_throw(&env)?;
-    Ok(StoreBackend::new(Arc::new(MysqlBackend::new(opts).or_throw(&env)?)))
+    let o = options_object(&env, Some(options), "options").or_throw(&env)?;
+    let backend = parse_server(&o, "mysql", 3306).and_then(MysqlBackend::new).or_throw(&env)?;
+    StoreBackend::logged(Arc::new(backend), &o).or_throw(&env)
 }
 
 /// zapo's Redis options: `{ redis: { host, port, username, password, db, … } }` or the
 /// shorthand `{ url }`, plus `keyPrefix`, `cacheTtlMs`, `storeTtlMs`.
 fn parse_redis(options: &In) -> StoreResult<RedisOptions> {
-    reject_unknown(options, &["url", "redis", "keyPrefix", "cacheTtlMs", "storeTtlMs", "logger"])?;
+    reject_unknown(options, &["url", "redis", "keyPrefix", "cacheTtlMs", "storeTtlMs", "logger", "slowOperationThresholdMs"])?;
     let text = |obj: &In, name: &str| -> StoreResult<Option<String>> { obj.field(name)?.opt_string().map_err(as_config) };
     let conn = options.field("redis")?;
     let conn = if conn.is_nullish() { None } else { Some(conn.object().map_err(as_config)?) };
@@ -506,14 +518,18 @@ fn parse_redis(options: &In) -> StoreResult<RedisOptions> {
 /// A Redis backend (redis-rs, one multiplexed connection that reconnects). Many sessions and processes share one server.
 #[napi(catch_unwind, ts_args_type = "options: RedisStoreOptions")]
 pub fn create_redis_store(env: Env, options: Unknown) -> Result<StoreBackend> {
-    let opts = options_object(&env, Some(options), "options").and_then(|o| parse_redis(&o)).or_throw(&env)?;
-    Ok(StoreBackend::new(Arc::new(RedisBackend::new(opts).or_throw(&env)?)))
+    let o = options_object(&env, Some(options), "options").or_throw(&env)?;
+    let backend = parse_redis(&o).and_then(RedisBackend::new).or_throw(&env)?;
+    StoreBackend::logged(Arc::new(backend), &o).or_throw(&env)
 }
 
 /// zapo's MongoDB options: `{ uri, database, collectionPrefix?, cacheTtlMs?, options? }` or
 /// `{ db: { uri, database, options? } }`. `options` takes a few MongoClient option names.
 fn parse_mongo(options: &In) -> StoreResult<MongoOptions> {
-    reject_unknown(options, &["uri", "database", "db", "options", "collectionPrefix", "cacheTtlMs", "logger"])?;
+    reject_unknown(
+        options,
+        &["uri", "database", "db", "options", "collectionPrefix", "cacheTtlMs", "logger", "slowOperationThresholdMs"],
+    )?;
     let text = |obj: &In, name: &str| -> StoreResult<Option<String>> { obj.field(name)?.opt_string().map_err(as_config) };
     let db = options.field("db")?;
     let (source, client_options) = if db.is_nullish() {
@@ -571,6 +587,7 @@ fn parse_mongo(options: &In) -> StoreResult<MongoOptions> {
 /// A MongoDB backend (official Rust driver). Many sessions and processes share one database.
 #[napi(catch_unwind, ts_args_type = "options: MongoStoreOptions")]
 pub fn create_mongo_store(env: Env, options: Unknown) -> Result<StoreBackend> {
-    let opts = options_object(&env, Some(options), "options").and_then(|o| parse_mongo(&o)).or_throw(&env)?;
-    Ok(StoreBackend::new(Arc::new(MongoBackend::new(opts).or_throw(&env)?)))
+    let o = options_object(&env, Some(options), "options").or_throw(&env)?;
+    let backend = parse_mongo(&o).and_then(MongoBackend::new).or_throw(&env)?;
+    StoreBackend::logged(Arc::new(backend), &o).or_throw(&env)
 }

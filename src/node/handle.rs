@@ -82,7 +82,12 @@ impl<T: ?Sized + Send + Sync + 'static> Handle<T> {
         if let Err(e) = self.gate.check() {
             return Ok(Reply::store(Err(e)));
         }
-        Ok(Reply::store(f(Arc::clone(&self.store), Arc::clone(&self.sid)).await))
+        let started = std::time::Instant::now();
+        let result = f(Arc::clone(&self.store), Arc::clone(&self.sid)).await;
+        // The closure's type names the method that made it (see `events::operation_name`).
+        let operation = std::any::type_name::<F>();
+        self.backend.events().operation(&self.sid, self.domain, operation, started.elapsed(), result.is_err());
+        Ok(Reply::store(result))
     }
 
     /// [`Handle::call`] as a promise, for sync napi methods (classes that are not `Send`).

@@ -80,7 +80,13 @@ export interface CacheTtlOptions {
   messageSecretMs?: number
 }
 
-/** A pino-compatible logger. */
+/**
+ * A pino-compatible logger. wastore calls `child({ component: 'wastore' })`
+ * once, `child({ sessionId, domain })` per event that has them, then
+ * `[level](fields, message)` with `fields.event` naming the event (see the
+ * README's "Logger events"). Missing methods are skipped; what a method
+ * throws is dropped (and counted in `metrics()`).
+ */
 export interface StoreLogger {
   trace?(...args: unknown[]): void
   debug?(...args: unknown[]): void
@@ -156,7 +162,10 @@ export interface CreateStoreOptions {
     /** Most records per backend call (default 250). */
     maxBatchSize?: number
   }
+  /** Receives structured events (slow operations, flush retries and failures, migrations, leases) from every backend that has no logger of its own. */
   logger?: StoreLogger
+  /** Domain calls taking at least this long emit `slowOperation` (default 250; 0 reports every call). */
+  slowOperationThresholdMs?: number
   /**
    * Encryption at rest (AES-256-GCM) of auth credentials and Signal key
    * material in every backend of `backends`. A key is 32 bytes: a
@@ -187,11 +196,14 @@ export interface SqliteStoreOptions {
   tableNames?: Record<string, string>
   cacheTtlMs?: CacheTtlOptions
   logger?: StoreLogger
+  slowOperationThresholdMs?: number
 }
 
 export interface MemoryStoreOptions {
   limits?: MemoryLimits
   cacheTtlMs?: CacheTtlOptions
+  logger?: StoreLogger
+  slowOperationThresholdMs?: number
 }
 
 /** Connection pool settings of the server backends (zapo's `pool`, pg `PoolConfig` / mysql2 `PoolOptions` names). */
@@ -229,6 +241,7 @@ export interface ServerStoreOptions {
   /** Periodic deletion of expired cache rows of every session (default interval 60000 ms when given). */
   cleanup?: { enabled?: boolean; intervalMs?: number }
   logger?: StoreLogger
+  slowOperationThresholdMs?: number
 }
 
 export type PostgresStoreOptions = ServerStoreOptions
@@ -275,6 +288,7 @@ export interface RedisStoreOptions {
   cacheTtlMs?: CacheTtlOptions
   storeTtlMs?: StoreTtlOptions
   logger?: StoreLogger
+  slowOperationThresholdMs?: number
 }
 
 /** The MongoClient options wastore honours (names as in the Node driver). */
@@ -313,4 +327,31 @@ export interface MongoStoreOptions {
   collectionPrefix?: string
   cacheTtlMs?: CacheTtlOptions
   logger?: StoreLogger
+  slowOperationThresholdMs?: number
+}
+
+/** `backend.listSessions(options)`: a page of session ids, byte-wise ascending. */
+export interface ListSessionsOptions {
+  /** The last id of the previous page. */
+  after?: string
+  /** 1–10000, default 1000. */
+  limit?: number
+}
+
+/** `backend.exportRecords(sessionId, options)`. */
+export interface ExportRecordsOptions {
+  /** `next` of the previous page. */
+  after?: string
+  /** Records per page, 1–10000, default 1000. */
+  limit?: number
+}
+
+/** `backend.importRecords(lines, options)`. */
+export interface ImportRecordsOptions {
+  /** Write every line into this session instead of the one it names. */
+  sessionId?: string
+  /** Line number of `lines[0]` in its file, for error messages (default 1). */
+  firstLine?: number
+  /** Only decode the lines and report what would be written. */
+  dryRun?: boolean
 }

@@ -25,6 +25,7 @@ use crate::signal_cache::{Hub, SignalCacheConfig};
 use crate::write_behind::{WriteBehind, WriteBehindConfig};
 
 use super::backend::{as_config, domain_object, entries, number_pairs, BackendLink, Layers, StoreBackend, BACKEND_HANDLE};
+use super::logger::LogOptions;
 use super::store_options::{parse_encryption, parse_signal_cache, parse_write_behind};
 use super::errors::{to_napi, OrThrow, Reply};
 use super::flush::{self, JsFlushReport, JsSessionStats, JsStoreStats};
@@ -35,6 +36,8 @@ use super::js_ref::{JsRef, Raw};
 /// Where one domain of every session goes.
 #[derive(Clone)]
 pub(crate) struct Route {
+    /// The name metrics label it with: its key in `backends`, or `memory` / `none`.
+    pub name: Arc<str>,
     pub backend: Arc<dyn Backend>,
     pub gate: Arc<Gate>,
     /// A user backend (not the memory or 'none' provider): only these get the caches.
@@ -47,7 +50,8 @@ pub(crate) struct Route {
 
 impl Route {
     fn plain(backend: Arc<dyn Backend>, gate: Arc<Gate>, durable: bool) -> Self {
-        Self { backend, gate, durable, hub: None, archive: None }
+        let name = Arc::from(backend.kind());
+        Self { name, backend, gate, durable, hub: None, archive: None }
     }
 }
 
@@ -136,6 +140,9 @@ struct StoreInner {
     /// Each distinct user backend's encryption layer, with the secret record
     /// kinds this store routes to it (what rotation re-seals there).
     encrypted: Vec<(Arc<EncryptedBackend>, Vec<RecordKind>)>,
+    /// Backends this store gave its `logger`: detached again by `destroy()`.
+    logged: Vec<crate::events::Events>,
+    log_sink: Option<Arc<super::logger::JsLogSink>>,
 }
 
 /// What `store.rotateEncryptionKey()` did.
@@ -441,6 +448,15 @@ impl Store {
         flush::store_stats(&self.inner.backends, self.inner.sessions.borrow().len())
     }
 
+    /// Prometheus text exposition (format 0.0.4) of `stats()` and the
+    /// operation counters, one `backend` label per backend: serve it as
+    /// `text/plain; version=0.0.4` from a `/metrics` endpoint.
+    #[napi(catch_unwind)]
+    pub fn metrics(&self) -> String {
+        let losses = self.inner.log_sink.as_ref().map(|s| s.losses());
+        super::metrics::store_metrics(&self.inner.backends, self.inner.sessions.borrow().len(), losses)
+    }
+
     /// Writes everything pending (within `writeBehind.flushTimeoutMs`), then
     /// destroys every session and each backend once. Idempotent.
     #[napi(ts_return_type = "Promise<void>")]
@@ -453,6 +469,7 @@ impl Store {
             c.close();
         }
         let backends = inner.backends.clone();
+        let logged = inner.logged.clone();
         let once = Arc::clone(&inner.destroyed);
         env.spawn_future(async move {
             let outcome = once
@@ -477,6 +494,9 @@ impl Store {
                         if let Err(e) = StoreBackend::shut(b.backend, b.gate).await {
                             first.get_or_insert(e);
                         }
+                    }
+                    for events in &logged {
+                        events.set_sink(None);
                     }
                     first.map_or(Ok(()), |e| Err((e.code, e.message)))
                 })
@@ -551,8 +571,9 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
     let mut layer = CacheLayerConfig::default();
     let (mut signal_cache, mut write_behind) = (Some(SignalCacheConfig::default()), Some(WriteBehindConfig::default()));
     let mut encryption: Option<EncryptionConfig> = None;
+    let mut log: Option<LogOptions> = None;
     if let Some(o) = &opts {
-        const OPTIONS: [&str; 9] = [
+        const OPTIONS: [&str; 10] = [
             "backends",
             "providers",
             "cacheProviders",
@@ -562,6 +583,7 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
             "writeBehind",
             "logger",
             "encryption",
+            "slowOperationThresholdMs",
         ];
         for (key, _) in entries(o)? {
             if !OPTIONS.contains(&key.as_str()) {
@@ -579,6 +601,8 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
                         "backends.{name} is not a wastore backend; create it with createSqliteStore(...) or createMemoryStore(...)"
                     ))
                 })?;
+                let mut backend = backend;
+                backend.name = Arc::from(name.as_str());
                 backends.push((name, backend));
             }
         }
@@ -598,10 +622,7 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
         signal_cache = parse_signal_cache(o, &limits)?;
         write_behind = parse_write_behind(o)?;
         encryption = parse_encryption(o)?;
-        let logger = o.field("logger")?;
-        if !logger.is_nullish() && logger.type_of() != sys::ValueType::napi_object {
-            return Err(StoreError::invalid_config("logger must be a logger object (pino-like: info, warn, error, …)"));
-        }
+        log = Some(LogOptions::read(o)?);
     }
     let names: Vec<String> = backends.iter().map(|(n, _)| n.clone()).collect();
     let resolved = resolve_providers(&names, &providers, &cache_providers)?;
@@ -621,7 +642,7 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
         routes.insert(domain, route);
     }
     // Each distinct backend once (the same object may be listed under two names).
-    let mut unique: Vec<Route> = vec![memory];
+    let mut unique: Vec<Route> = vec![memory, none];
     for (_, r) in backends {
         if !unique.iter().any(|u| Arc::ptr_eq(&u.gate, &r.gate)) {
             unique.push(r);
@@ -637,6 +658,11 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
             (layer, kinds)
         })
         .collect();
+    // The store's logger reaches every backend that has none of its own.
+    let logged = match &log {
+        Some(l) => unique.iter().filter(|r| l.attach(r.backend.events(), false)).map(|r| r.backend.events().clone()).collect(),
+        None => Vec::new(),
+    };
     Ok(StoreInner {
         encrypted,
         routes: Arc::new(routes),
@@ -646,6 +672,8 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
         sessions: RefCell::new(HashMap::new()),
         retired: RefCell::new(Vec::new()),
         destroyed: Arc::new(OnceCell::new()),
+        logged,
+        log_sink: log.and_then(|l| l.sink),
     })
 }
 
@@ -733,7 +761,8 @@ fn attach_caches(
                     let validate: crate::write_behind::queue::Validator = Arc::new(move |_sid, record| {
                         record.texts().into_iter().try_for_each(|(field, text)| backend.check_text(field, text))
                     });
-                    WriteBehind::with_validator(archive, c.clone(), runtime.clone(), validate)
+                    let queue = WriteBehind::with_validator(archive, c.clone(), runtime.clone(), validate);
+                    WriteBehind::with_events(queue, route.backend.events().clone())
                 });
             }
         }
