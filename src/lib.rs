@@ -6,7 +6,8 @@
 //! - [`domain`]: the 16 store contracts (zapo's, method for method);
 //! - [`backend`]: one module per backend (memory, SQLite);
 //! - [`cache_layer`]: zapo's opt-in per-session L1 in front of a durable backend;
-//! - [`config`]: option validation shared by every factory.
+//! - [`config`]: option validation shared by every factory;
+//! - [`ownership`]: one process per session id (leases, renewal, fencing).
 //!
 //! `node` holds the napi bindings and nothing else.
 
@@ -16,6 +17,7 @@ pub mod codec;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod ownership;
 pub mod signal_cache;
 pub mod write_behind;
 

@@ -13,6 +13,7 @@ pub mod device_list;
 pub mod group_metadata;
 pub mod identity;
 pub mod keys;
+pub mod lease;
 pub mod message_secret;
 pub mod messages;
 pub mod pre_key;
@@ -193,6 +194,7 @@ pub trait Backend:
     + message_secret::MessageSecretStore
     + keys::KeyStore
     + signal_batch::SignalBatchStore
+    + lease::LeaseStore
     + ArchiveStore
     + Send
     + Sync

@@ -18,11 +18,13 @@ use crate::cache_layer::{CacheLayerConfig, DEFAULT_L1_ENTRIES, DEFAULT_PRIVACY_T
 use crate::config::{cache_ttls_with_overrides, normalize_session_id, positive_integer, resolve_providers, MemoryLimits, Provider};
 use crate::domain::{Backend, Domain};
 use crate::error::{ErrorCode, StoreError, StoreResult};
-use crate::signal_cache::{Hub, SignalCacheConfig};
+use crate::domain::lease::LeaseOwner;
+use crate::ownership::{OwnershipConfig, SessionLease};
+use crate::signal_cache::{Hub, SessionCache, SignalCacheConfig};
 use crate::write_behind::{WriteBehind, WriteBehindConfig};
 
 use super::backend::{as_config, domain_object, entries, number_pairs, BackendLink, Layers, StoreBackend, BACKEND_HANDLE};
-use super::store_options::{parse_signal_cache, parse_write_behind};
+use super::store_options::{parse_ownership, parse_signal_cache, parse_write_behind};
 use super::errors::{to_napi, OrThrow, Reply};
 use super::flush::{self, JsFlushReport, JsSessionStats, JsStoreStats};
 use super::handle::Gate;
@@ -54,6 +56,10 @@ struct SessionCore {
     gate: Arc<Gate>,
     routes: Arc<HashMap<Domain, Route>>,
     layer: CacheLayerConfig,
+    /// Ownership mode: this session's leases.
+    lease: Option<Arc<SessionLease>>,
+    /// The Signal caches its commits are fenced from (kept alive with the bundle).
+    _fenced: Vec<Arc<SessionCache>>,
     /// Set once by the first `destroy()`; later calls get the same outcome.
     destroyed: OnceCell<std::result::Result<(), (ErrorCode, String)>>,
 }
@@ -62,9 +68,17 @@ impl SessionCore {
     /// Sync half of `destroy()`: close every object of the session and let
     /// backends drop per-session memory (done now, so a new bundle for the same
     /// id cannot lose data to a late teardown).
+    /// May this process touch the session's data (no ownership, or the lease is held)?
+    fn owned(&self) -> bool {
+        self.lease.as_ref().is_none_or(|l| l.holds())
+    }
+
     fn close(&self) {
         if !self.gate.is_closed() {
             self.gate.close();
+            if !self.owned() {
+                return;
+            }
             for domain in Domain::PERSISTENT.into_iter().chain(Domain::ADAPTER) {
                 if let Some(r) = self.routes.get(&domain) {
                     r.backend.release_session(&self.sid, domain);
@@ -84,8 +98,14 @@ impl SessionCore {
                 let timeout = flush_timeout.unwrap_or_else(|| flush::destroy_timeout(&queues));
                 let flushed = flush::flush_layers(&hubs, &queues, Some(&self.sid), timeout).await;
                 let unwritten = flushed.into_error(&format!("session {:?}", &*self.sid), timeout);
-                let failures = clear_caches(&self.routes, &self.sid).await;
-                match unwritten.or(failures.into_iter().next()) {
+                // Without the lease these caches are another process's: leave them alone.
+                let failures = if self.owned() { clear_caches(&self.routes, &self.sid).await } else { Vec::new() };
+                // After the final flush: the next owner must not see our writes land after it took over.
+                let released = match &self.lease {
+                    Some(lease) => lease.release().await.err(),
+                    None => None,
+                };
+                match unwritten.or(failures.into_iter().next()).or(released) {
                     None => Ok(()),
                     Some(e) => Err((e.code, e.message)),
                 }
@@ -120,9 +140,17 @@ async fn clear_caches(routes: &HashMap<Domain, Route>, sid: &str) -> Vec<StoreEr
     failures
 }
 
+/// `ownership` of a store: the lease settings and who this store is.
+struct Ownership {
+    config: OwnershipConfig,
+    owner: Arc<LeaseOwner>,
+    runtime: tokio::runtime::Handle,
+}
+
 struct StoreInner {
     routes: Arc<HashMap<Domain, Route>>,
     layer: CacheLayerConfig,
+    ownership: Option<Ownership>,
     /// Each distinct backend once, for `store.destroy()`.
     backends: Vec<Route>,
     gate: Arc<Gate>,
@@ -166,7 +194,7 @@ fn make_objects(env: sys::napi_env, core: &SessionCore, domains: &[Domain], gate
                 _ => None,
             }
             .filter(|_| route.durable);
-            let layers = Layers { l1, hub: route.hub.as_ref(), archive: route.archive.as_ref() };
+            let layers = Layers { l1, hub: route.hub.as_ref(), archive: route.archive.as_ref(), lease: core.lease.as_ref() };
             let v = domain_object(env, &route.backend, d, Arc::clone(&core.sid), g, layers)?;
             Ok((d, JsRef::new(env, v)?))
         })
@@ -355,11 +383,21 @@ impl Store {
             return r.value().map(Raw);
         }
         inner.retired.borrow_mut().retain(|c| c.destroyed.get().is_none());
+        let sid_arc: Arc<str> = Arc::from(sid.as_str());
+        let (lease, fenced) = match &inner.ownership {
+            Some(own) => {
+                let (lease, caches) = session_lease(own, &sid_arc, &inner.routes);
+                (Some(lease), caches)
+            }
+            None => (None, Vec::new()),
+        };
         let core = Arc::new(SessionCore {
-            sid: Arc::from(sid.as_str()),
+            sid: sid_arc,
             gate: Gate::child("this session", &[&inner.gate]),
             routes: Arc::clone(&inner.routes),
             layer: inner.layer,
+            lease,
+            _fenced: fenced,
             destroyed: OnceCell::new(),
         });
         let durable: Vec<Domain> = Domain::PERSISTENT.into_iter().chain(Domain::ADAPTER).collect();
@@ -486,10 +524,20 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
     let (mut providers, mut cache_providers) = (HashMap::new(), HashMap::new());
     let (mut limits, mut ttls) = (MemoryLimits::default(), Default::default());
     let mut layer = CacheLayerConfig::default();
+    let mut ownership = None;
     let (mut signal_cache, mut write_behind) = (Some(SignalCacheConfig::default()), Some(WriteBehindConfig::default()));
     if let Some(o) = &opts {
-        const OPTIONS: [&str; 8] =
-            ["backends", "providers", "cacheProviders", "memory", "cacheLayer", "signalCache", "writeBehind", "logger"];
+        const OPTIONS: [&str; 9] = [
+            "backends",
+            "providers",
+            "cacheProviders",
+            "memory",
+            "cacheLayer",
+            "signalCache",
+            "writeBehind",
+            "ownership",
+            "logger",
+        ];
         for (key, _) in entries(o)? {
             if !OPTIONS.contains(&key.as_str()) {
                 return Err(StoreError::invalid_config(format!(
@@ -524,6 +572,7 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
         layer = parse_cache_layer(o)?;
         signal_cache = parse_signal_cache(o, &limits)?;
         write_behind = parse_write_behind(o)?;
+        ownership = parse_ownership(o)?;
         let logger = o.field("logger")?;
         if !logger.is_nullish() && logger.type_of() != sys::ValueType::napi_object {
             return Err(StoreError::invalid_config("logger must be a logger object (pino-like: info, warn, error, …)"));
@@ -552,15 +601,62 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
             unique.push(r);
         }
     }
+    let ownership = match ownership {
+        Some(config) => Some(Ownership { config, owner: Arc::new(crate::ownership::owner()), runtime: runtime()? }),
+        None => None,
+    };
     Ok(StoreInner {
         routes: Arc::new(routes),
         layer,
+        ownership,
         backends: unique,
         gate: Gate::root("this store"),
         sessions: RefCell::new(HashMap::new()),
         retired: RefCell::new(Vec::new()),
         destroyed: Arc::new(OnceCell::new()),
     })
+}
+
+fn runtime() -> StoreResult<tokio::runtime::Handle> {
+    napi::bindgen_prelude::within_runtime_if_available(tokio::runtime::Handle::try_current).map_err(|e| {
+        StoreError::new(ErrorCode::ConnectionFailed, format!("the async runtime is not available: {e}"))
+    })
+}
+
+/// The leases of one session: one per distinct backend its persistent
+/// domains route to (the auth backend first, so a refusal names that one),
+/// its Signal caches fenced with them and cleaned on each acquisition. The
+/// acquisition starts now, in the background; calls wait for it.
+fn session_lease(own: &Ownership, sid: &Arc<str>, routes: &HashMap<Domain, Route>) -> (Arc<SessionLease>, Vec<Arc<SessionCache>>) {
+    let mut distinct: Vec<&Route> = Vec::new();
+    for domain in Domain::PERSISTENT.into_iter().chain(Domain::ADAPTER) {
+        if let Some(r) = routes.get(&domain) {
+            if !distinct.iter().any(|d| Arc::ptr_eq(&d.gate, &r.gate)) {
+                distinct.push(r);
+            }
+        }
+    }
+    let caches: Vec<(Arc<dyn Backend>, Arc<SessionCache>)> =
+        distinct.iter().filter_map(|r| r.hub.as_ref().map(|h| (Arc::clone(&r.backend), h.session(sid)))).collect();
+    let weak: Vec<std::sync::Weak<SessionCache>> = caches.iter().map(|(_, c)| Arc::downgrade(c)).collect();
+    let on_acquired = Box::new(move || {
+        for cache in weak.iter().filter_map(std::sync::Weak::upgrade) {
+            cache.forget_clean();
+        }
+    });
+    let backends = distinct.iter().map(|r| Arc::clone(&r.backend)).collect();
+    let lease = SessionLease::new(Arc::clone(sid), Arc::clone(&own.owner), own.config, backends, own.runtime.clone(), on_acquired);
+    for (backend, cache) in &caches {
+        if let Some(slot) = lease.slot(backend) {
+            cache.set_fence(slot);
+        }
+    }
+    let eager = Arc::clone(&lease);
+    // The outcome stays in the lease; the first call reports it.
+    own.runtime.spawn(async move {
+        let _ = eager.ensure().await;
+    });
+    (lease, caches.into_iter().map(|(_, c)| c).collect())
 }
 
 /// Gives each distinct user backend its Signal cache hub and write-behind
@@ -573,9 +669,7 @@ fn attach_caches(
     if backends.is_empty() || (signal_cache.is_none() && write_behind.is_none()) {
         return Ok(());
     }
-    let runtime = napi::bindgen_prelude::within_runtime_if_available(tokio::runtime::Handle::try_current).map_err(|e| {
-        StoreError::new(ErrorCode::ConnectionFailed, format!("the async runtime is not available: {e}"))
-    })?;
+    let runtime = runtime()?;
     for i in 0..backends.len() {
         let shared = backends[..i].iter().find(|(_, r)| Arc::ptr_eq(&r.gate, &backends[i].1.gate)).map(|(_, r)| r.clone());
         let route = &mut backends[i].1;

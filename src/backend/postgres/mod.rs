@@ -14,6 +14,7 @@ mod app_state;
 mod auth;
 mod caches;
 mod keys;
+mod lease;
 mod mailbox;
 mod migrations;
 mod retry;
@@ -45,6 +46,7 @@ pub struct PostgresBackend {
     connect: PgConnectOptions,
     tables: Tables,
     sql: Sql,
+    lease_sql: lease::LeaseSql,
     pool: OnceCell<PgPool>,
     closed: AtomicBool,
     cleanup: Mutex<Option<JoinHandle<()>>>,
@@ -77,11 +79,13 @@ impl PostgresBackend {
             .statement_cache_capacity(256);
         let tables = Tables::new(&options.table_prefix);
         let sql = Sql::new(&tables);
+        let lease_sql = lease::LeaseSql::new(&tables.session_leases);
         Ok(Self {
             options,
             connect,
             tables,
             sql,
+            lease_sql,
             pool: OnceCell::new(),
             closed: AtomicBool::new(false),
             cleanup: Mutex::new(None),

@@ -13,6 +13,7 @@ mod app_state;
 mod auth;
 mod caches;
 mod keys;
+mod lease;
 mod mailbox;
 mod migrations;
 mod options;
@@ -46,6 +47,7 @@ const READER_CONNECTIONS: u32 = 2;
 pub struct SqliteBackend {
     options: ResolvedOptions,
     sql: Sql,
+    lease_sql: lease::LeaseSql,
     pools: OnceCell<Pools>,
     closed: AtomicBool,
 }
@@ -63,7 +65,8 @@ impl SqliteBackend {
     pub fn new(options: SqliteOptions) -> StoreResult<SqliteBackend> {
         let options = ResolvedOptions::resolve(options)?;
         let sql = Sql::new(&options.tables);
-        Ok(Self { options, sql, pools: OnceCell::new(), closed: AtomicBool::new(false) })
+        let lease_sql = lease::LeaseSql::new(&options.tables.session_leases);
+        Ok(Self { options, sql, lease_sql, pools: OnceCell::new(), closed: AtomicBool::new(false) })
     }
 
     /// The database path as configured.

@@ -135,7 +135,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::has(env, cache, vec![address.0], true);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -155,7 +155,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::has(env, cache, addresses.0, false);
         }
         self.h
@@ -171,7 +171,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return self.get(env, cache, vec![address.0], true);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -194,7 +194,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return self.get(env, cache, addresses.0, false);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -215,7 +215,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return self.put(env, cache, vec![(address.0, Some((record.0, session.raw())))]);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -240,7 +240,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return self.put(
                 env,
                 cache,
@@ -257,7 +257,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return self.put(env, cache, vec![(address.0, None)]);
         }
         self.h
@@ -310,7 +310,7 @@ impl IdentityStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::get(env, cache, vec![address.0], true);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -331,7 +331,7 @@ impl IdentityStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::get(env, cache, addresses.0, false);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -357,7 +357,7 @@ impl IdentityStore {
             return r;
         }
         let entries = vec![(address.0, identity_key.0 .0)];
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::put(env, cache, entries);
         }
         self.h.spawn(
@@ -375,7 +375,7 @@ impl IdentityStore {
             return r;
         }
         let entries: Vec<(SignalAddress, Vec<u8>)> = entries.0.into_iter().map(|e| (e.0, e.1)).collect();
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::put(env, cache, entries);
         }
         self.h.spawn(
@@ -401,7 +401,7 @@ impl SenderKeyStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        let Some(cache) = self.h.cache.as_ref() else {
+        let Some(cache) = self.h.fast_cache() else {
             return self
                 .h
                 .spawn(env, |s, sid| async move { s.upsert_sender_key(&sid, parsed).await });
@@ -427,7 +427,7 @@ impl SenderKeyStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        let Some(cache) = self.h.cache.as_ref() else {
+        let Some(cache) = self.h.fast_cache() else {
             return self.h.spawn(env, |s, sid| async move {
                 Ok(s.get_device_sender_key(&sid, &group_id.0 .0, &sender.0)
                     .await?
