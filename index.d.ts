@@ -39,11 +39,23 @@ export type StoreErrorCode =
   | 'STORE_WRITE_FAILED'
   | 'STORE_CORRUPTED'
   | 'STORE_CLOSED'
+  | 'STORE_FLUSH_HALTED'
+  | 'STORE_SESSION_LOCKED'
+  | 'STORE_VALUE_TOO_LARGE'
 
 /** A wastore error. */
 export interface StoreError extends Error {
   code: StoreErrorCode
   cause?: Error
+  /** `STORE_SESSION_LOCKED`: the session asked for. */
+  sessionId?: string
+  /** `STORE_SESSION_LOCKED`: the process holding the session's lease (empty host and pid 0 when unknown). */
+  holder?: { host: string; pid: number }
+  /** `STORE_SESSION_LOCKED`: when the holder's lease runs out unless renewed (epoch ms; 0 when unknown). */
+  expiresAt?: number
+  /** `STORE_VALUE_TOO_LARGE`: the limit in force and the size of the value (bytes). */
+  limit?: number
+  size?: number
 }
 
 /** Per-session entry caps of the memory provider; oldest-written entries are evicted first. */
@@ -153,6 +165,21 @@ export interface CreateStoreOptions {
     flushTimeoutMs?: number
     /** Most records per backend call (default 250). */
     maxBatchSize?: number
+  }
+  /**
+   * One process per session id. `'exclusive'`: a session first takes a lease
+   * on its id in each backend it writes to, renews it every `renewMs`, and
+   * gives it back on `destroy()`. Another process that opens the id gets
+   * `STORE_SESSION_LOCKED` until then or until the lease expires unrenewed
+   * (its holder died or hangs); a process whose lease was taken over has its
+   * later calls refused. Off by default.
+   */
+  ownership?: {
+    mode: 'exclusive' | 'none'
+    /** How long a lease lasts without renewal (default 30000, 100..86400000). */
+    leaseMs?: number
+    /** How often it is renewed (default leaseMs / 3; below leaseMs). */
+    renewMs?: number
   }
   logger?: StoreLogger
 }
@@ -700,6 +727,9 @@ export interface FlushReport {
   remaining: number
 }
 
+/** The input limits every store of this process enforces. */
+export declare function getInputLimits(): InputLimits
+
 export interface GroupMetadataSnapshot {
   groupJid: string
   participants: Array<string>
@@ -712,6 +742,13 @@ export interface GroupMetadataSnapshot {
 export interface GroupSenderKeyList {
   skList: SenderKeyRecord[]
   skDistribList: Array<SenderKeyDistributionRecord>
+}
+
+/** The input limits in force (bytes, elements). */
+export interface InputLimits {
+  maxValueBytes: number
+  maxIdBytes: number
+  maxBatchItems: number
 }
 
 export interface KeyPair {
@@ -774,6 +811,13 @@ export interface SessionStats {
   /** This session's archive writes queued or in flight. */
   pendingArchiveWrites: number
 }
+
+/**
+ * Changes some input limits for every store of this process (the others
+ * keep their value) and returns the limits now in force. Throws
+ * `STORE_INVALID_CONFIG` for an unknown field or a value out of range.
+ */
+export declare function setInputLimits(limits: { maxValueBytes?: number; maxIdBytes?: number; maxBatchItems?: number }): InputLimits
 
 /** A Signal protocol address. `server` defaults to `s.whatsapp.net`. */
 export interface SignalAddress {

@@ -7,6 +7,7 @@
 //! - [`backend`]: one module per backend (memory, SQLite);
 //! - [`cache_layer`]: zapo's opt-in per-session L1 in front of a durable backend;
 //! - [`config`]: option validation shared by every factory;
+//! - [`limits`]: the most one call may hand the store (sizes, batch lengths);
 //! - [`ownership`]: one process per session id (leases, renewal, fencing).
 //!
 //! `node` holds the napi bindings and nothing else.
@@ -17,7 +18,10 @@ pub mod codec;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod limits;
 pub mod ownership;
+#[cfg(test)]
+mod option_fuzz;
 pub mod signal_cache;
 pub mod write_behind;
 

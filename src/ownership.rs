@@ -223,20 +223,24 @@ impl SessionLease {
         if self.valid() {
             return Ok(());
         }
-        if self.backends.iter().any(|(_, s)| s.is_lost()) {
-            self.lose(lost_error(&self.sid, None));
-        }
         let held = match &*self.state.lock() {
             State::Held { .. } => true,
             State::Idle | State::Refused => false,
             State::Lost(e) => return Err(e.copy()),
             State::Released => return Err(StoreError::closed("this session")),
         };
-        if held {
-            self.renew_all().await
-        } else {
-            self.acquire_all().await
+        if !held {
+            return self.acquire_all().await;
         }
+        // A backend refused a commit under our token: the renewal finds out
+        // who took the lease over, for the error.
+        self.renew_all().await?;
+        if self.backends.iter().any(|(_, s)| s.is_lost()) {
+            let err = lost_error(&self.sid, None);
+            self.lose(err.copy());
+            return Err(err);
+        }
+        Ok(())
     }
 
     /// [`Self::ready`] without the queue: what a call that already has its turn needs.

@@ -26,9 +26,6 @@ fn bad(path: &str, expected: &str, got: &str) -> StoreError {
     StoreError::invalid_argument(format!("{path} must be {expected}, got {got}"))
 }
 
-/// Longest id/jid we accept: hostile 10 KB ids pass, megabyte keys do not.
-pub const MAX_ID_BYTES: usize = 64 * 1024;
-
 impl In {
     pub fn new(env: sys::napi_env, value: sys::napi_value, path: impl Into<String>) -> Self {
         Self { env, value, path: path.into() }
@@ -101,9 +98,8 @@ impl In {
         }
         let mut len = 0usize;
         unsafe { sys::napi_get_value_string_utf8(self.env, self.value, ptr::null_mut(), 0, &mut len) };
-        if len > MAX_ID_BYTES {
-            return Err(StoreError::invalid_argument(format!("{} is {len} bytes long; the limit is {MAX_ID_BYTES}", self.path)));
-        }
+        // Hostile 10 KB ids pass, megabyte keys do not ([`crate::limits`]).
+        crate::limits::check_id(&self.path, len)?;
         let mut buf = vec![0u8; len + 1];
         let mut written = 0usize;
         let status = unsafe { sys::napi_get_value_string_utf8(self.env, self.value, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
@@ -183,9 +179,7 @@ impl In {
         if status != sys::Status::napi_ok || t != sys::TypedarrayType::uint8_array {
             return Err(bad(&self.path, "a Uint8Array", "another typed array"));
         }
-        if len > super::value::MAX_VALUE_BYTES {
-            return Err(StoreError::invalid_argument(format!("{} is {len} bytes; the limit is {}", self.path, super::value::MAX_VALUE_BYTES)));
-        }
+        crate::limits::check_value(&self.path, len)?;
         if len == 0 || data.is_null() {
             return Ok(Vec::new());
         }
@@ -209,6 +203,7 @@ impl In {
         }
         let mut len = 0u32;
         unsafe { sys::napi_get_array_length(self.env, self.value, &mut len) };
+        crate::limits::check_batch(&self.path, len as usize)?;
         (0..len)
             .map(|i| {
                 let mut item = ptr::null_mut();

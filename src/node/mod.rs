@@ -10,6 +10,7 @@ mod flush;
 mod handle;
 mod input;
 mod js_ref;
+mod limits_api;
 mod records_in;
 mod records_out;
 mod store;

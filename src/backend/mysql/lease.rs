@@ -66,13 +66,19 @@ impl LeaseSql {
     }
 }
 
+/// Text columns of wastore's MySQL tables are binary (exact, byte-wise ids).
+fn text(row: &MySqlRow, name: &'static str) -> StoreResult<String> {
+    let raw: Vec<u8> = col(row, name)?;
+    String::from_utf8(raw).map_err(|_| StoreError::corrupted(format!("mysql: stored lease {name} is not UTF-8")))
+}
+
 fn record(row: &MySqlRow) -> StoreResult<LeaseRecord> {
     let token: i64 = col(row, "token")?;
     Ok(LeaseRecord {
         token: u64::try_from(token)
             .map_err(|_| StoreError::corrupted(format!("mysql: stored lease token {token} is negative")))?,
-        owner: col(row, "owner")?,
-        host: col(row, "host")?,
+        owner: text(row, "owner")?,
+        host: text(row, "host")?,
         pid: u32::try_from(col::<i64>(row, "pid")?).unwrap_or(0),
         expires_at_ms: col(row, "expires_at_ms")?,
     })
