@@ -501,7 +501,7 @@ module.exports = (h) => {
         await rejectsCode(() => s.keys.get('session', [long]), 'STORE_INVALID_ARGUMENT')
         const eleven = Array.from({ length: 11 }, (_, i) => i)
         await rejectsCode(() => s.preKey.getPreKeysById(eleven), 'STORE_INVALID_ARGUMENT', '11 elements', 'at most 10')
-        await rejectsCode(() => s.session.getSessionsBatch(eleven.map((i) => addr(`u${i}`, 0))), 'STORE_INVALID_ARGUMENT', 'addresses')
+        await rejectsCode(() => s.session.getSessionsBatch(eleven.map((i) => addr(`u${i}`, 0))), 'STORE_INVALID_ARGUMENT', '11 elements')
         await rejectsCode(() => s.keys.get('session', eleven.map(String)), 'STORE_INVALID_ARGUMENT', 'ids')
         await rejectsCode(
           () => s.messages.upsertBatch(eleven.map((i) => ({ id: `big${i}`, threadJid: 't', fromMe: true }))),

@@ -347,6 +347,24 @@ impl FromJs for Num {
     }
 }
 
+/// A `limit` argument (validated by the method); errors name it.
+pub struct Limit(pub f64);
+impl FromJs for Limit {
+    const WHAT: &'static str = "limit";
+    fn from_js(input: &In) -> StoreResult<Self> {
+        input.number().map(Limit)
+    }
+}
+
+/// A `count` argument (validated by the method); errors name it.
+pub struct Count(pub f64);
+impl FromJs for Count {
+    const WHAT: &'static str = "count";
+    fn from_js(input: &In) -> StoreResult<Self> {
+        input.number().map(Count)
+    }
+}
+
 /// A non-negative 32-bit integer argument (key ids).
 pub struct KeyId(pub u32);
 impl FromJs for KeyId {
