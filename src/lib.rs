@@ -21,6 +21,8 @@ pub mod error;
 pub mod limits;
 pub mod ownership;
 #[cfg(test)]
+mod codec_fuzz;
+#[cfg(test)]
 mod option_fuzz;
 pub mod signal_cache;
 pub mod write_behind;

@@ -10,6 +10,7 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 
 use crate::codec::MAX_SAFE_INTEGER;
+use crate::domain::SignalAddress;
 use crate::error::{StoreError, StoreResult};
 
 use super::value::encode_js;
@@ -388,4 +389,57 @@ impl FromJs for Bytes {
     fn from_js(input: &In) -> StoreResult<Self> {
         input.bytes().map(Bytes)
     }
+}
+
+fn typeof_(env: sys::napi_env, v: sys::napi_value) -> Option<sys::napi_valuetype> {
+    let mut t = 0;
+    (unsafe { sys::napi_typeof(env, v, &mut t) } == sys::Status::napi_ok).then_some(t)
+}
+
+fn prop(env: sys::napi_env, obj: sys::napi_value, name: &std::ffi::CStr) -> Option<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    (unsafe { sys::napi_get_named_property(env, obj, name.as_ptr(), &mut out) } == sys::Status::napi_ok).then_some(out)
+}
+
+/// A short non-empty string, read into a stack buffer; `None` for anything else.
+pub fn quick_string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
+    let mut buf = [0u8; 128];
+    let mut written = 0usize;
+    let ok = unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
+    // Not a string, empty, or a full buffer (maybe cut): the full reader handles it.
+    if ok != sys::Status::napi_ok || written == 0 || written >= buf.len() - 1 {
+        return None;
+    }
+    std::str::from_utf8(&buf[..written]).ok().map(str::to_owned)
+}
+
+/// An address from its three parts (`server` may be `undefined`/`null`); `None` for anything unusual.
+pub fn quick_address_parts(
+    env: sys::napi_env,
+    user: sys::napi_value,
+    server: sys::napi_value,
+    device: sys::napi_value,
+) -> Option<SignalAddress> {
+    let user = quick_string(env, user)?;
+    let server = match typeof_(env, server)? {
+        sys::ValueType::napi_undefined | sys::ValueType::napi_null => None,
+        _ => Some(quick_string(env, server)?),
+    };
+    let mut n = 0f64;
+    if unsafe { sys::napi_get_value_double(env, device, &mut n) } != sys::Status::napi_ok
+        || !(n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n))
+    {
+        return None;
+    }
+    Some(SignalAddress::new(user, server.as_deref(), n as u32))
+}
+
+/// Reads `{ user, server?, device }` on the hot path with static property
+/// names and a stack buffer. `None` for anything unusual (the caller then
+/// uses [`FromJs`], which also words the error).
+pub fn quick_address(env: sys::napi_env, value: sys::napi_value) -> Option<SignalAddress> {
+    if typeof_(env, value)? != sys::ValueType::napi_object {
+        return None;
+    }
+    quick_address_parts(env, prop(env, value, c"user")?, prop(env, value, c"server")?, prop(env, value, c"device")?)
 }

@@ -47,9 +47,11 @@ struct DirtySlot {
     seq: u64,
 }
 
+type Hasher = foldhash::fast::RandomState;
+
 pub struct Entries<K: Hash + Eq> {
-    clean: LruCache<K, Slot>,
-    dirty: HashMap<K, DirtySlot>,
+    clean: LruCache<K, Slot, Hasher>,
+    dirty: HashMap<K, DirtySlot, Hasher>,
     limit: usize,
     /// Bumped whenever an entry leaves for a reason other than a write
     /// (eviction, revert, clear): a backend read that started before may be stale.
@@ -60,8 +62,8 @@ pub struct Entries<K: Hash + Eq> {
 impl<K: Hash + Eq + Clone> Entries<K> {
     pub fn new(limit: usize) -> Self {
         Self {
-            clean: LruCache::new_unbounded(),
-            dirty: HashMap::new(),
+            clean: LruCache::with_hasher(usize::MAX, Hasher::default()),
+            dirty: HashMap::with_hasher(Hasher::default()),
             limit: limit.max(1),
             invalidations: 0,
             evictions: 0,

@@ -24,9 +24,11 @@ use crate::node::js_ref::{JsRef, Raw};
 use crate::signal_cache::kinds::Kind;
 use crate::signal_cache::{Pending, SessionCache, Versioned};
 
+type MemoMap<K> = HashMap<K, (u64, JsRef), foldhash::fast::RandomState>;
+
 /// JS objects of cached versions: `key → (generation, object)`.
 pub struct Memo<K> {
-    map: Rc<RefCell<HashMap<K, (u64, JsRef)>>>,
+    map: Rc<RefCell<MemoMap<K>>>,
 }
 
 impl<K> Clone for Memo<K> {
@@ -40,7 +42,7 @@ impl<K> Clone for Memo<K> {
 impl<K> Default for Memo<K> {
     fn default() -> Self {
         Self {
-            map: Rc::new(RefCell::new(HashMap::new())),
+            map: Rc::new(RefCell::new(MemoMap::default())),
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::domain::session::SessionStore as SessionDomain;
 use crate::domain::SignalAddress;
 use crate::error::StoreResult;
 use crate::node::errors::to_napi;
-use crate::node::input::{Arg, FromJs, Id, In};
+use crate::node::input::{quick_address, Arg, FromJs, Id, In};
 use crate::node::js_ref::Raw;
 use crate::node::records_in::{IdentityEntry, Record};
 use crate::node::records_out::{batch, JsGroupSenderKeyList, JsSenderKeyDistribution};
@@ -27,6 +27,25 @@ use crate::signal_cache::{SessionCache, Versioned};
 /// Reads an argument, throwing `STORE_INVALID_ARGUMENT` (as `Arg<T>` does).
 fn arg<T: FromJs>(env: &Env, value: &Unknown, name: &str) -> Result<T> {
     T::from_js(&In::new(env.raw(), value.raw(), name)).map_err(|e| to_napi(env.raw(), &e))
+}
+
+/// A Signal address argument: the quick reader on the hot path, the full one (with its errors) otherwise.
+fn read_address(env: &Env, value: &Unknown, name: &str) -> Result<SignalAddress> {
+    match quick_address(env.raw(), value.raw()) {
+        Some(a) => Ok(a),
+        None => arg(env, value, name),
+    }
+}
+
+/// `(user, server, device)` passed as separate primitives by the JS fast path; `None` if unusual.
+fn peek_address(env: &Env, user: &Unknown, server: &Unknown, device: &Unknown) -> Option<SignalAddress> {
+    crate::node::input::quick_address_parts(env.raw(), user.raw(), server.raw(), device.raw())
+}
+
+fn undefined(env: &Env) -> Result<Raw> {
+    let mut out = std::ptr::null_mut();
+    check_status!(unsafe { sys::napi_get_undefined(env.raw(), &mut out) }, "undefined")?;
+    Ok(Raw(out))
 }
 
 fn uint8(env: sys::napi_env, bytes: &[u8]) -> StoreResult<sys::napi_value> {
@@ -131,7 +150,8 @@ impl SessionStore {
 #[napi]
 impl SessionStore {
     #[napi(ts_args_type = "address: SignalAddress", ts_return_type = "Promise<boolean>")]
-    pub fn has_session(&self, env: &Env, address: Arg<SignalAddress>) -> Result<Raw> {
+    pub fn has_session(&self, env: &Env, address: Unknown) -> Result<Raw> {
+        let address = Arg(read_address(env, &address, "address")?);
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
@@ -162,12 +182,33 @@ impl SessionStore {
             .spawn(env, |s, sid| async move { s.has_sessions(&sid, &addresses.0).await })
     }
 
+    /// The fast path of `getSession` (see `fast.js`): the cached record, `null` when known
+    /// absent, `undefined` when the cache cannot answer alone (then call `getSession`).
+    #[napi(skip_typescript)]
+    pub fn peek_session(&self, env: &Env, user: Unknown, server: Unknown, device: Unknown) -> Result<Raw> {
+        let (Some(cache), Some(address)) = (self.h.fast_cache(), peek_address(env, &user, &server, &device)) else {
+            return undefined(env);
+        };
+        if self.h.gate.is_closed() {
+            return undefined(env);
+        }
+        let keys = [address];
+        match cache.serve::<Sessions>(&keys) {
+            Some(mut found) => match found.pop().flatten() {
+                Some(v) => self.memo.object(env.raw(), &keys[0], &v, Self::limit(cache), decode_js).map(Raw),
+                None => null(env.raw()).map(Raw),
+            },
+            None => undefined(env),
+        }
+    }
+
     #[napi(
         ts_generic_types = "T extends object = SignalSessionRecord",
         ts_args_type = "address: SignalAddress",
         ts_return_type = "Promise<T | null>"
     )]
-    pub fn get_session(&self, env: &Env, address: Arg<SignalAddress>) -> Result<Raw> {
+    pub fn get_session(&self, env: &Env, address: Unknown) -> Result<Raw> {
+        let address = Arg(read_address(env, &address, "address")?);
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
@@ -210,7 +251,8 @@ impl SessionStore {
         ts_args_type = "address: SignalAddress, session: object",
         ts_return_type = "Promise<void>"
     )]
-    pub fn set_session(&self, env: &Env, address: Arg<SignalAddress>, session: Unknown) -> Result<Raw> {
+    pub fn set_session(&self, env: &Env, address: Unknown, session: Unknown) -> Result<Raw> {
+        let address = Arg(read_address(env, &address, "address")?);
         let record: Record = arg(env, &session, "session")?;
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
@@ -253,7 +295,8 @@ impl SessionStore {
     }
 
     #[napi(ts_args_type = "address: SignalAddress", ts_return_type = "Promise<void>")]
-    pub fn delete_session(&self, env: &Env, address: Arg<SignalAddress>) -> Result<Raw> {
+    pub fn delete_session(&self, env: &Env, address: Unknown) -> Result<Raw> {
+        let address = Arg(read_address(env, &address, "address")?);
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
@@ -306,7 +349,8 @@ impl IdentityStore {
         ts_args_type = "address: SignalAddress",
         ts_return_type = "Promise<Uint8Array | null>"
     )]
-    pub fn get_remote_identity(&self, env: &Env, address: Arg<SignalAddress>) -> Result<Raw> {
+    pub fn get_remote_identity(&self, env: &Env, address: Unknown) -> Result<Raw> {
+        let address = Arg(read_address(env, &address, "address")?);
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
@@ -419,11 +463,32 @@ impl SenderKeyStore {
         after_commit(env, staged)
     }
 
+    /// The fast path of `getDeviceSenderKey` (see `fast.js`), like `peekSession`.
+    #[napi(skip_typescript)]
+    pub fn peek_device_sender_key(&self, env: &Env, group_id: Unknown, user: Unknown, server: Unknown, device: Unknown) -> Result<Raw> {
+        let group = crate::node::input::quick_string(env.raw(), group_id.raw());
+        let (Some(cache), Some(group), Some(sender)) = (self.h.fast_cache(), group, peek_address(env, &user, &server, &device)) else {
+            return undefined(env);
+        };
+        if self.h.gate.is_closed() {
+            return undefined(env);
+        }
+        let key: SenderKeyId = (group, sender);
+        match cache.serve::<SenderKeys>(std::slice::from_ref(&key)) {
+            Some(mut found) => match found.pop().flatten() {
+                Some(v) => self.memo.object(env.raw(), &key, &v, cache.hub().config().limits.sender_keys, decode_js).map(Raw),
+                None => null(env.raw()).map(Raw),
+            },
+            None => undefined(env),
+        }
+    }
+
     #[napi(
         ts_args_type = "groupId: string, sender: SignalAddress",
         ts_return_type = "Promise<SenderKeyRecord | null>"
     )]
-    pub fn get_device_sender_key(&self, env: &Env, group_id: Arg<Id>, sender: Arg<SignalAddress>) -> Result<Raw> {
+    pub fn get_device_sender_key(&self, env: &Env, group_id: Arg<Id>, sender: Unknown) -> Result<Raw> {
+        let sender = Arg(read_address(env, &sender, "sender")?);
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }

@@ -2,15 +2,15 @@
 //! bytes returns a value or `STORE_CORRUPTED`, never panics, and never
 //! allocates more than a small multiple of its input.
 //!
-//! Runs as its own test binary so the counting allocator below sees only
-//! this file's tests (each case is measured on its own thread).
+//! The counting allocator below is the lib test binary's; it counts per
+//! thread, so each measurement sees only its own test's allocations.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use proptest::prelude::*;
-use wastore::codec::{decode, encode, Reader, Token, TypedArrayKind, Value, MAGIC, VERSION};
-use wastore::error::ErrorCode;
+use crate::codec::{decode, encode, Reader, Token, TypedArrayKind, Value, MAGIC, VERSION};
+use crate::error::ErrorCode;
 
 /// Counts the live and peak heap bytes of the current thread.
 struct Counting;
