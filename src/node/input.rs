@@ -407,7 +407,8 @@ pub fn quick_string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
     let mut written = 0usize;
     let ok = unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
     // Not a string, empty, or a full buffer (maybe cut): the full reader handles it.
-    if ok != sys::Status::napi_ok || written == 0 || written >= buf.len() - 1 {
+    // Longer than the id limit (which may be set below the buffer): the full reader refuses it.
+    if ok != sys::Status::napi_ok || written == 0 || written >= buf.len() - 1 || written > crate::limits::current().id_bytes {
         return None;
     }
     std::str::from_utf8(&buf[..written]).ok().map(str::to_owned)
