@@ -39,11 +39,23 @@ export type StoreErrorCode =
   | 'STORE_WRITE_FAILED'
   | 'STORE_CORRUPTED'
   | 'STORE_CLOSED'
+  | 'STORE_FLUSH_HALTED'
+  | 'STORE_SESSION_LOCKED'
+  | 'STORE_VALUE_TOO_LARGE'
 
 /** A wastore error. */
 export interface StoreError extends Error {
   code: StoreErrorCode
   cause?: Error
+  /** `STORE_SESSION_LOCKED`: the session asked for. */
+  sessionId?: string
+  /** `STORE_SESSION_LOCKED`: the process holding the session's lease (empty host and pid 0 when unknown). */
+  holder?: { host: string; pid: number }
+  /** `STORE_SESSION_LOCKED`: when the holder's lease runs out unless renewed (epoch ms; 0 when unknown). */
+  expiresAt?: number
+  /** `STORE_VALUE_TOO_LARGE`: the limit in force and the size of the value (bytes). */
+  limit?: number
+  size?: number
 }
 
 /** Per-session entry caps of the memory provider; oldest-written entries are evicted first. */
@@ -78,13 +90,7 @@ export interface CacheTtlOptions {
   messageSecretMs?: number
 }
 
-/**
- * A pino-compatible logger. wastore calls `child({ component: 'wastore' })`
- * once, `child({ sessionId, domain })` per event that has them, then
- * `[level](fields, message)` with `fields.event` naming the event (see the
- * README's "Logger events"). Missing methods are skipped; what a method
- * throws is dropped (and counted in `metrics()`).
- */
+/** A pino-compatible logger. */
 export interface StoreLogger {
   trace?(...args: unknown[]): void
   debug?(...args: unknown[]): void
@@ -160,10 +166,22 @@ export interface CreateStoreOptions {
     /** Most records per backend call (default 250). */
     maxBatchSize?: number
   }
-  /** Receives structured events (slow operations, flush retries and failures, migrations, leases) from every backend that has no logger of its own. */
+  /**
+   * One process per session id. `'exclusive'`: a session first takes a lease
+   * on its id in each backend it writes to, renews it every `renewMs`, and
+   * gives it back on `destroy()`. Another process that opens the id gets
+   * `STORE_SESSION_LOCKED` until then or until the lease expires unrenewed
+   * (its holder died or hangs); a process whose lease was taken over has its
+   * later calls refused. Off by default.
+   */
+  ownership?: {
+    mode: 'exclusive' | 'none'
+    /** How long a lease lasts without renewal (default 30000, 100..86400000). */
+    leaseMs?: number
+    /** How often it is renewed (default leaseMs / 3; below leaseMs). */
+    renewMs?: number
+  }
   logger?: StoreLogger
-  /** Domain calls taking at least this long emit `slowOperation` (default 250; 0 reports every call). */
-  slowOperationThresholdMs?: number
 }
 
 export interface SqliteStoreOptions {
@@ -175,14 +193,11 @@ export interface SqliteStoreOptions {
   tableNames?: Record<string, string>
   cacheTtlMs?: CacheTtlOptions
   logger?: StoreLogger
-  slowOperationThresholdMs?: number
 }
 
 export interface MemoryStoreOptions {
   limits?: MemoryLimits
   cacheTtlMs?: CacheTtlOptions
-  logger?: StoreLogger
-  slowOperationThresholdMs?: number
 }
 
 /** Connection pool settings of the server backends (zapo's `pool`, pg `PoolConfig` / mysql2 `PoolOptions` names). */
@@ -220,7 +235,6 @@ export interface ServerStoreOptions {
   /** Periodic deletion of expired cache rows of every session (default interval 60000 ms when given). */
   cleanup?: { enabled?: boolean; intervalMs?: number }
   logger?: StoreLogger
-  slowOperationThresholdMs?: number
 }
 
 export type PostgresStoreOptions = ServerStoreOptions
@@ -267,7 +281,6 @@ export interface RedisStoreOptions {
   cacheTtlMs?: CacheTtlOptions
   storeTtlMs?: StoreTtlOptions
   logger?: StoreLogger
-  slowOperationThresholdMs?: number
 }
 
 /** The MongoClient options wastore honours (names as in the Node driver). */
@@ -306,33 +319,6 @@ export interface MongoStoreOptions {
   collectionPrefix?: string
   cacheTtlMs?: CacheTtlOptions
   logger?: StoreLogger
-  slowOperationThresholdMs?: number
-}
-
-/** `backend.listSessions(options)`: a page of session ids, byte-wise ascending. */
-export interface ListSessionsOptions {
-  /** The last id of the previous page. */
-  after?: string
-  /** 1–10000, default 1000. */
-  limit?: number
-}
-
-/** `backend.exportRecords(sessionId, options)`. */
-export interface ExportRecordsOptions {
-  /** `next` of the previous page. */
-  after?: string
-  /** Records per page, 1–10000, default 1000. */
-  limit?: number
-}
-
-/** `backend.importRecords(lines, options)`. */
-export interface ImportRecordsOptions {
-  /** Write every line into this session instead of the one it names. */
-  sessionId?: string
-  /** Line number of `lines[0]` in its file, for error messages (default 1). */
-  firstLine?: number
-  /** Only decode the lines and report what would be written. */
-  dryRun?: boolean
 }
 
 /**
@@ -596,12 +582,6 @@ export declare class Store {
   /** Counters of every backend's Signal cache and write-behind queue. */
   stats(): StoreStats
   /**
-   * Prometheus text exposition (format 0.0.4) of `stats()` and the
-   * operation counters, one `backend` label per backend: serve it as
-   * `text/plain; version=0.0.4` from a `/metrics` endpoint.
-   */
-  metrics(): string
-  /**
    * Writes everything pending (within `writeBehind.flushTimeoutMs`), then
    * destroys every session and each backend once. Idempotent.
    */
@@ -618,26 +598,6 @@ export declare class StoreBackend {
   get caches(): { readonly retry: (sessionId: string) => RetryStore; readonly groupMetadata: (sessionId: string) => GroupMetadataStore; readonly chatMetadata: (sessionId: string) => ChatMetadataStore; readonly deviceList: (sessionId: string) => DeviceListStore; readonly messageSecret: (sessionId: string) => MessageSecretStore }
   /** Closes pools and files. Idempotent. */
   destroy(): Promise<void>
-  /**
-   * Ids of the sessions holding data, byte-wise ascending: pass the last
-   * id of a page as `after` for the next one (`limit` 1–10000, default 1000).
-   */
-  listSessions(options?: ListSessionsOptions): Promise<string[]>
-  /** Records (and payload bytes) of every record kind of one session. */
-  countRecords(sessionId: string): Promise<RecordCount[]>
-  /**
-   * One page of a session's records as backup lines (see the README's
-   * backup format), every kind in canonical order.
-   */
-  exportRecords(sessionId: string, options?: ExportRecordsOptions): Promise<ExportPage>
-  /**
-   * Writes backup record lines (each names its session; `sessionId`
-   * renames them all). Re-importing the same lines changes nothing.
-   * `dryRun` only decodes them (and reports what would be written).
-   */
-  importRecords(lines: string[], options?: ImportRecordsOptions): Promise<ImportRecordsReport>
-  /** Deletes every record of one session in every domain of this backend. */
-  clearSession(sessionId: string): Promise<void>
 }
 
 /** One session's bundle of domain stores. */
@@ -716,15 +676,6 @@ export interface AppStateSyncKey {
   fingerprint?: StoredValue
 }
 
-/** The backup format version this build writes and reads. */
-export declare const BACKUP_FORMAT_VERSION: number
-
-/** The first line of a backup file (`{"format":"wastore-backup","version":1}`). */
-export declare function backupHeader(): string
-
-/** The last line of a backup file of `records` record lines. */
-export declare function backupTrailer(records: number): string
-
 export interface ChatMetadataSnapshot {
   chatJid: string
   ephemeralExpiration?: number
@@ -769,20 +720,15 @@ export interface DeviceListSnapshot {
 /** Encodes a value the way wastore stores it (WSV, versioned binary). */
 export declare function encodeValue(value: StoredValue): Uint8Array
 
-/** One page of a session's export. */
-export interface ExportPage {
-  /** Backup record lines (JSON, no newline), in export order. */
-  lines: Array<string>
-  /** Pass as `after` for the next page; `null` when this page ended the export. */
-  next?: string
-}
-
 export interface FlushReport {
   /** Writes that landed during this flush. */
   flushed: number
   /** Writes still pending when it returned. */
   remaining: number
 }
+
+/** The input limits every store of this process enforces. */
+export declare function getInputLimits(): InputLimits
 
 export interface GroupMetadataSnapshot {
   groupJid: string
@@ -798,11 +744,11 @@ export interface GroupSenderKeyList {
   skDistribList: Array<SenderKeyDistributionRecord>
 }
 
-/** What `importRecords` wrote. */
-export interface ImportRecordsReport {
-  records: number
-  /** The sessions written to, in first-seen order. */
-  sessions: Array<string>
+/** The input limits in force (bytes, elements). */
+export interface InputLimits {
+  maxValueBytes: number
+  maxIdBytes: number
+  maxBatchItems: number
 }
 
 export interface KeyPair {
@@ -828,17 +774,6 @@ export interface PrivacyTokenRecord {
   tcTokenSenderTimestamp?: number
   nctSalt?: Uint8Array
   updatedAtMs: number
-}
-
-/** Records and payload bytes of one record kind of a session. */
-export interface RecordCount {
-  /** The record kind (`session`, `preKey`, `message`, …; the `kind` of backup lines). */
-  kind: string
-  /** The domain holding it (`session`, `preKey`, `messages`, …). */
-  domain: string
-  records: number
-  /** Bytes of the records' binary values; `null` where the backend cannot sum them cheaply (Redis). */
-  bytes?: number
 }
 
 export interface RegistrationInfo {
@@ -876,6 +811,13 @@ export interface SessionStats {
   /** This session's archive writes queued or in flight. */
   pendingArchiveWrites: number
 }
+
+/**
+ * Changes some input limits for every store of this process (the others
+ * keep their value) and returns the limits now in force. Throws
+ * `STORE_INVALID_CONFIG` for an unknown field or a value out of range.
+ */
+export declare function setInputLimits(limits: { maxValueBytes?: number; maxIdBytes?: number; maxBatchItems?: number }): InputLimits
 
 /** A Signal protocol address. `server` defaults to `s.whatsapp.net`. */
 export interface SignalAddress {

@@ -867,3 +867,5 @@ module.exports.createSqliteStore = nativeBinding.createSqliteStore
 module.exports.createStore = nativeBinding.createStore
 module.exports.decodeValue = nativeBinding.decodeValue
 module.exports.encodeValue = nativeBinding.encodeValue
+module.exports.getInputLimits = nativeBinding.getInputLimits
+module.exports.setInputLimits = nativeBinding.setInputLimits

@@ -39,6 +39,11 @@ pub const VERSION: u8 = 1;
 /// well below what walking JS values recursively can afford on V8's stack.
 pub const MAX_DEPTH: usize = 96;
 
+/// Most elements a decoder reserves room for ahead of reading them. A count
+/// is only bounded by the bytes left, and each nesting level may declare
+/// one that large, so containers grow as elements actually decode.
+pub const PREALLOC_LIMIT: usize = 1024;
+
 pub mod tag {
     pub const UNDEFINED: u8 = 0x00;
     pub const NULL: u8 = 0x01;
@@ -441,9 +446,9 @@ impl<'a> Reader<'a> {
             Token::Str(s) => Value::String(s.to_owned()),
             Token::Uint8Array(b) => Value::Bytes(b.to_vec()),
             Token::Buffer(b) => Value::Buffer(b.to_vec()),
-            Token::Array(n) => Value::Array((0..n).map(|_| self.value(depth + 1)).collect::<StoreResult<_>>()?),
+            Token::Array(n) => Value::Array(self.values(n, depth)?),
             Token::Object(n) => {
-                let mut fields = Vec::with_capacity(n);
+                let mut fields = Vec::with_capacity(n.min(PREALLOC_LIMIT));
                 for _ in 0..n {
                     let k = self.key()?.to_owned();
                     fields.push((k, self.value(depth + 1)?));
@@ -453,17 +458,28 @@ impl<'a> Reader<'a> {
             Token::BigInt { negative, magnitude } => Value::BigInt { negative, magnitude: magnitude.to_vec() },
             Token::Date(ms) => Value::Date(ms),
             Token::Map(n) => {
-                let mut entries = Vec::with_capacity(n);
+                let mut entries = Vec::with_capacity(n.min(PREALLOC_LIMIT));
                 for _ in 0..n {
                     let k = self.value(depth + 1)?;
                     entries.push((k, self.value(depth + 1)?));
                 }
                 Value::Map(entries)
             }
-            Token::Set(n) => Value::Set((0..n).map(|_| self.value(depth + 1)).collect::<StoreResult<_>>()?),
+            Token::Set(n) => Value::Set(self.values(n, depth)?),
             Token::TypedArray { kind, bytes } => Value::TypedArray { kind, bytes: bytes.to_vec() },
             Token::ArrayBuffer(b) => Value::ArrayBuffer(b.to_vec()),
         })
+    }
+}
+
+impl Reader<'_> {
+    /// `n` elements one level below `depth`.
+    fn values(&mut self, n: usize, depth: usize) -> StoreResult<Vec<Value>> {
+        let mut out = Vec::with_capacity(n.min(PREALLOC_LIMIT));
+        for _ in 0..n {
+            out.push(self.value(depth + 1)?);
+        }
+        Ok(out)
     }
 }
 

@@ -26,10 +26,15 @@ pub enum ErrorCode {
     /// A stored value is encrypted and cannot be decrypted here: no key, a key
     /// not in the ring, or a value altered or moved to another row or session.
     DecryptFailed,
+    /// Another process owns the session (ownership mode), or this process
+    /// lost its lease: the call was refused, nothing was written.
+    SessionLocked,
+    /// A value is larger than the configured limit.
+    ValueTooLarge,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::InvalidConfig,
         ErrorCode::InvalidArgument,
         ErrorCode::ConnectionFailed,
@@ -39,6 +44,8 @@ impl ErrorCode {
         ErrorCode::Closed,
         ErrorCode::FlushHalted,
         ErrorCode::DecryptFailed,
+        ErrorCode::SessionLocked,
+        ErrorCode::ValueTooLarge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +59,8 @@ impl ErrorCode {
             ErrorCode::Closed => "STORE_CLOSED",
             ErrorCode::FlushHalted => "STORE_FLUSH_HALTED",
             ErrorCode::DecryptFailed => "STORE_DECRYPT_FAILED",
+            ErrorCode::SessionLocked => "STORE_SESSION_LOCKED",
+            ErrorCode::ValueTooLarge => "STORE_VALUE_TOO_LARGE",
         }
     }
 }
@@ -70,19 +79,49 @@ impl fmt::Display for ErrorCode {
 
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// Who holds a session's lease, as `STORE_SESSION_LOCKED` reports it
+/// (`err.holder = { host, pid }`, `err.expiresAt`, `err.sessionId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    pub session_id: String,
+    pub host: String,
+    pub pid: u32,
+    /// Epoch ms at which the holder's lease runs out (0 when unknown).
+    pub expires_at_ms: i64,
+}
+
+/// Structured facts a coded error carries besides its message (error properties in JS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorDetails {
+    Locked(LockHolder),
+    /// `err.limit` and `err.size` of `STORE_VALUE_TOO_LARGE` (bytes).
+    TooLarge { limit: u64, size: u64 },
+}
+
 /// A store failure: a code, a message for humans and, when a driver failed, its cause.
 #[derive(Debug)]
 pub struct StoreError {
     pub code: ErrorCode,
     pub message: String,
     pub source: Option<Source>,
+    pub details: Option<Box<ErrorDetails>>,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), source: None }
+        Self { code, message: message.into(), source: None, details: None }
+    }
+
+    pub fn with_details(mut self, details: ErrorDetails) -> Self {
+        self.details = Some(Box::new(details));
+        self
+    }
+
+    /// The same code, message and details, without the (uncloneable) cause.
+    pub fn copy(&self) -> Self {
+        Self { code: self.code, message: self.message.clone(), source: None, details: self.details.clone() }
     }
 
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {

@@ -11,6 +11,8 @@
 //! - [`events`]: structured events and operation counters (logger and metrics);
 //! - [`backup`]: the portable JSONL backup format of exported records;
 //! - [`metrics`]: Prometheus text exposition.
+//! - [`limits`]: the most one call may hand the store (sizes, batch lengths);
+//! - [`ownership`]: one process per session id (leases, renewal, fencing).
 //!
 //! `node` holds the napi bindings and nothing else.
 
@@ -24,6 +26,12 @@ pub mod encryption;
 pub mod error;
 pub mod events;
 pub mod metrics;
+pub mod limits;
+pub mod ownership;
+#[cfg(test)]
+mod codec_fuzz;
+#[cfg(test)]
+mod option_fuzz;
 pub mod signal_cache;
 pub mod write_behind;
 

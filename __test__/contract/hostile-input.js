@@ -5,6 +5,7 @@
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 const { addr, bytes, u8, assertRecord, assertBytes, credentials, rejectsCode } = require('../helpers/util')
+const { getInputLimits, setInputLimits } = require('../..')
 
 const HOSTILE_IDS = [
   ["single quote", "o'neil@s.whatsapp.net"],
@@ -416,15 +417,144 @@ module.exports = (h) => {
       assert.deepStrictEqual(await s.auth.load(), credentials(1), 'the store still works')
     })
 
+    /** Data in several domains that a refused call must leave exactly as it was. */
+    async function seed(s) {
+      const A = addr('seed', 1)
+      await s.auth.save({ keep: 'auth' })
+      await s.session.setSession(A, { keep: 'session' })
+      await s.identity.setRemoteIdentity(A, bytes(33, 4))
+      await s.preKey.putPreKey({ keyId: 7, keyPair: { pubKey: bytes(33, 1), privKey: bytes(32, 2) } })
+      await s.messages.upsert({ id: 'seed', threadJid: 'seed-t', fromMe: true, timestampMs: 1 })
+      await s.keys.set({ session: { seed: { keep: 'keys' } } })
+      return async () => {
+        assert.deepStrictEqual(await s.auth.load(), { keep: 'auth' })
+        assert.deepStrictEqual(await s.session.getSession(A), { keep: 'session' })
+        assertBytes(await s.identity.getRemoteIdentity(A), bytes(33, 4))
+        assert.equal((await s.preKey.getPreKeyById(7)).keyId, 7)
+        assert.equal(await s.preKey.getPreKeyById(8), null)
+        assert.equal((await s.messages.getById('seed')).timestampMs, 1)
+        assert.equal(await s.messages.getById('big'), null)
+        assert.deepStrictEqual(await s.keys.get('session', ['seed', 'big']), { seed: { keep: 'keys' } })
+        assert.equal(await s.session.getSession(addr('big', 0)), null)
+      }
+    }
+
+    async function withLimits(limits, fn) {
+      const before = getInputLimits()
+      setInputLimits(limits)
+      try {
+        await fn()
+      } finally {
+        setInputLimits(before)
+      }
+    }
+
+    it('a value over maxValueBytes rejects with STORE_VALUE_TOO_LARGE (limit and size) and writes nothing', async () => {
+      const { s } = h.open()
+      const unchanged = await seed(s)
+      const LIMIT = 64 * 1024
+      const over = new Uint8Array(LIMIT + 1)
+      const B = addr('big', 0)
+      const kp = (pubKey) => ({ pubKey, privKey: bytes(32) })
+      await withLimits({ maxValueBytes: LIMIT }, async () => {
+        const calls = [
+          ['auth.save', () => s.auth.save({ blob: over })],
+          ['auth.save(string)', () => s.auth.save({ text: 'x'.repeat(LIMIT + 1) })],
+          ['session.setSession', () => s.session.setSession(B, { blob: over })],
+          ['session.setSessionsBatch', () => s.session.setSessionsBatch([{ address: B, session: { blob: over } }])],
+          ['identity.setRemoteIdentity', () => s.identity.setRemoteIdentity(B, over)],
+          ['preKey.putPreKey', () => s.preKey.putPreKey({ keyId: 8, keyPair: kp(over) })],
+          ['messages.upsert', () => s.messages.upsert({ id: 'big', threadJid: 't', fromMe: true, messageBytes: over })],
+          ['keys.set', () => s.keys.set({ session: { big: { blob: over } } })],
+          ['senderKey.upsertSenderKey', () => s.senderKey.upsertSenderKey({ groupId: 'g', sender: B, blob: over })]
+        ]
+        const failures = []
+        for (const [label, call] of calls) {
+          try {
+            await call()
+            failures.push(`${label}: resolved`)
+          } catch (err) {
+            if (err.code !== 'STORE_VALUE_TOO_LARGE') failures.push(`${label}: ${err.code} ${err.message}`)
+            else if (err.limit !== LIMIT || !(err.size > LIMIT)) failures.push(`${label}: limit ${err.limit} size ${err.size}`)
+            else if (!/limit/.test(err.message)) failures.push(`${label}: message ${err.message}`)
+          }
+        }
+        assert.deepEqual(failures, [])
+        // At the limit is fine.
+        await s.identity.setRemoteIdentity(addr('at-limit', 0), new Uint8Array(LIMIT))
+      })
+      await unchanged()
+      // The default limit is 16 MiB.
+      assert.equal(getInputLimits().maxValueBytes, 16 * 1024 * 1024)
+      await rejectsCode(() => s.identity.setRemoteIdentity(B, new Uint8Array(16 * 1024 * 1024 + 1)), 'STORE_VALUE_TOO_LARGE')
+      await unchanged()
+    })
+
+    it('ids over maxIdBytes and batches over maxBatchItems reject with STORE_INVALID_ARGUMENT naming the argument', async () => {
+      const { s } = h.open()
+      const unchanged = await seed(s)
+      await withLimits({ maxIdBytes: 100, maxBatchItems: 10 }, async () => {
+        const long = 'x'.repeat(101)
+        await rejectsCode(() => s.messages.getById(long), 'STORE_INVALID_ARGUMENT', '101 bytes', 'limit is 100')
+        await rejectsCode(() => s.messages.upsert({ id: long, threadJid: 't', fromMe: true }), 'STORE_INVALID_ARGUMENT', 'id')
+        await rejectsCode(() => s.session.setSession(addr(long, 0), { x: 1 }), 'STORE_INVALID_ARGUMENT', 'user')
+        await rejectsCode(() => s.keys.get('session', [long]), 'STORE_INVALID_ARGUMENT')
+        const eleven = Array.from({ length: 11 }, (_, i) => i)
+        await rejectsCode(() => s.preKey.getPreKeysById(eleven), 'STORE_INVALID_ARGUMENT', '11 elements', 'at most 10')
+        await rejectsCode(() => s.session.getSessionsBatch(eleven.map((i) => addr(`u${i}`, 0))), 'STORE_INVALID_ARGUMENT', '11 elements')
+        await rejectsCode(() => s.keys.get('session', eleven.map(String)), 'STORE_INVALID_ARGUMENT', 'ids')
+        await rejectsCode(
+          () => s.messages.upsertBatch(eleven.map((i) => ({ id: `big${i}`, threadJid: 't', fromMe: true }))),
+          'STORE_INVALID_ARGUMENT',
+          '11 elements'
+        )
+        await rejectsCode(() => s.keys.set({ session: Object.fromEntries(eleven.map((i) => [`big${i}`, 1])) }), 'STORE_INVALID_ARGUMENT')
+        // Within the limits is fine.
+        assert.equal((await s.preKey.getPreKeysById(eleven.slice(0, 10))).length, 10)
+        assert.equal(await s.messages.getById('x'.repeat(100)), null)
+      })
+      await unchanged()
+    })
+
+    it('NaN, negative, fractional and non-number counts reject with STORE_INVALID_ARGUMENT naming the parameter', async () => {
+      const { s } = h.open()
+      const unchanged = await seed(s)
+      const gen = (keyId) => ({ keyId, keyPair: { pubKey: bytes(33), privKey: bytes(32) } })
+      for (const bad of [NaN, -1, 0, 1.5, Infinity, '3']) {
+        await rejectsCode(() => s.messages.listByThread('seed-t', bad), 'STORE_INVALID_ARGUMENT', 'limit')
+        await rejectsCode(() => s.threads.list(bad), 'STORE_INVALID_ARGUMENT', 'limit')
+        await rejectsCode(() => s.keys.list('session', { limit: bad }), 'STORE_INVALID_ARGUMENT', 'limit')
+        await rejectsCode(() => s.preKey.getOrGenPreKeys(bad, gen), 'STORE_INVALID_ARGUMENT', 'count')
+      }
+      for (const bad of [NaN, -1, 1.5]) {
+        await rejectsCode(() => s.preKey.getPreKeyById(bad), 'STORE_INVALID_ARGUMENT', 'keyId')
+        await rejectsCode(() => s.session.getSession({ user: 'u', device: bad }), 'STORE_INVALID_ARGUMENT', 'device')
+        // A negative beforeTimestampMs is a valid timestamp; NaN and fractions are not.
+        if (bad !== -1) await rejectsCode(() => s.messages.listByThread('seed-t', 10, bad), 'STORE_INVALID_ARGUMENT')
+      }
+      await unchanged()
+    })
+
+    it('setInputLimits refuses unknown fields and out-of-range values with STORE_INVALID_CONFIG and changes nothing', () => {
+      const before = getInputLimits()
+      for (const bad of [{ maxValueBytes: 0 }, { maxValueBytes: NaN }, { maxIdBytes: -1 }, { maxBatchItems: 1.5 }, { maxValueBytes: 2 ** 40 }, { nope: 1 }, { maxIdBytes: '5' }]) {
+        assert.throws(() => setInputLimits(bad), { code: 'STORE_INVALID_CONFIG' }, JSON.stringify(bad))
+      }
+      assert.throws(() => setInputLimits({ maxIdBytes: 10, maxBatchItems: 0 }), { code: 'STORE_INVALID_CONFIG' })
+      assert.deepEqual(getInputLimits(), before, 'a refused call changes no limit')
+    })
+
     for (const [domain, calls] of Object.entries(wrongCalls())) {
-      it(`${domain}: wrong argument types reject with STORE_INVALID_ARGUMENT`, async () => {
+      it(`${domain}: wrong argument types reject with STORE_INVALID_ARGUMENT and leave other data untouched`, async () => {
         const { s } = h.open()
+        const unchanged = await seed(s)
         const failures = []
         for (const [label, call] of calls) {
           const result = await outcome(() => call(s))
           if (result) failures.push(`${domain}.${label} -> ${result}`)
         }
         assert.deepEqual(failures, [], `calls that did not reject with STORE_INVALID_ARGUMENT:\n${failures.join('\n')}`)
+        await unchanged()
         await s.auth.save({ still: 'working' })
         assert.deepStrictEqual(await s.auth.load(), { still: 'working' })
       })

@@ -22,6 +22,7 @@ use crate::domain::device_list::{DeviceList, DeviceListStore};
 use crate::domain::group_metadata::{GroupMetadata, GroupMetadataStore};
 use crate::domain::identity::IdentityStore;
 use crate::domain::keys::{KeyStore, KeyWrite};
+use crate::domain::lease::{Acquired, Fence, Lease, LeaseOwner, Renewed};
 use crate::domain::message_secret::{MessageSecret, MessageSecretStore};
 use crate::domain::messages::{MessageStore, PageStart, StoredMessage};
 use crate::domain::pre_key::{PreKey, PreKeyStore};
@@ -65,6 +66,7 @@ pub async fn run_all(b: DynBackend) {
     message_secret(b.clone()).await;
     keys(b.clone()).await;
     signal_batch(b.clone()).await;
+    lease(b.clone()).await;
     domain_isolation(b.clone()).await;
     hostile_ids(b.clone()).await;
     wildcards_are_literal(b.clone()).await;
@@ -1355,14 +1357,15 @@ pub async fn signal_batch(b: DynBackend) {
         SenderKeyStore::clear(&*b, sid).await.unwrap();
         b.clear_keys(sid).await.unwrap();
     }
-    b.commit_signal_batch(&[]).await.unwrap();
+    b.commit_signal_batch(&[], &[]).await.unwrap();
     let (sa, so): (Arc<str>, Arc<str>) = (Arc::from(a), Arc::from(o));
     let w = |sid: &Arc<str>, write| SessionWrite { sid: Arc::clone(sid), write };
     let x = addr("11111", "s.whatsapp.net", 1);
     let y = addr("22222", "lid", 0);
     let sk = |record: Vec<u8>| SenderKey { group_id: "g@g.us".into(), sender: x.clone(), record };
     let big = big_blob(MIB, 9);
-    b.commit_signal_batch(&[
+    b.commit_signal_batch(
+        &[
         w(&sa, SignalWrite::Session { address: x.clone(), record: Some(vec![1]) }),
         w(&so, SignalWrite::Session { address: x.clone(), record: Some(vec![2]) }),
         w(&sa, SignalWrite::Session { address: y.clone(), record: Some(big.clone()) }),
@@ -1371,7 +1374,9 @@ pub async fn signal_batch(b: DynBackend) {
         w(&sa, SignalWrite::Key(put("lid-mapping", "111", b"222"))),
         w(&so, SignalWrite::Key(put("lid-mapping", "111", b"333"))),
         w(&sa, SignalWrite::Session { address: x.clone(), record: Some(vec![3]) }),
-    ])
+        ],
+        &[],
+    )
     .await
     .unwrap();
     assert_eq!(b.get_sessions(a, &[x.clone(), y.clone()]).await.unwrap(), vec![Some(vec![3]), Some(big)], "last write wins");
@@ -1383,14 +1388,17 @@ pub async fn signal_batch(b: DynBackend) {
     assert_eq!(b.get_keys(o, "lid-mapping", &strings(&["111"])).await.unwrap(), vec![Some(b"333".to_vec())]);
 
     // Deletes, a put followed by a delete, and a sender-key replace in one batch.
-    b.commit_signal_batch(&[
+    b.commit_signal_batch(
+        &[
         w(&sa, SignalWrite::Session { address: y.clone(), record: None }),
         w(&so, SignalWrite::Session { address: y.clone(), record: Some(vec![8]) }),
         w(&so, SignalWrite::Session { address: y.clone(), record: None }),
         w(&sa, SignalWrite::SenderKey(sk(vec![9]))),
         w(&sa, SignalWrite::Key(del("lid-mapping", "111"))),
         w(&sa, SignalWrite::Identity { address: x.clone(), key: vec![6; 33] }),
-    ])
+        ],
+        &[],
+    )
     .await
     .unwrap();
     assert_eq!(b.get_sessions(a, &[x.clone(), y.clone()]).await.unwrap(), vec![Some(vec![3]), None]);
@@ -1405,6 +1413,102 @@ pub async fn signal_batch(b: DynBackend) {
         IdentityStore::clear(&*b, sid).await.unwrap();
         SenderKeyStore::clear(&*b, sid).await.unwrap();
         b.clear_keys(sid).await.unwrap();
+    }
+}
+
+// ---- session leases ---------------------------------------------------------
+
+/// Session ids of this run only: lease records outlive a run (tokens are never reused).
+fn run_sid(name: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("conf:lease:{}:{nanos:x}:{name}", std::process::id())
+}
+
+fn lease_owner(id: &str) -> LeaseOwner {
+    LeaseOwner { id: format!("{id}:{}", std::process::id()), host: format!("host-{id}"), pid: 4242 }
+}
+
+fn granted(a: Acquired) -> Lease {
+    match a {
+        Acquired::Granted(l) => l,
+        Acquired::Held(r) => panic!("expected a grant, held by {r:?}"),
+    }
+}
+
+pub async fn lease(b: DynBackend) {
+    let (one, two) = (lease_owner("one"), lease_owner("two"));
+    let sid = run_sid("a");
+    let first = granted(b.acquire_lease(&sid, &one, 60_000).await.unwrap());
+    assert!(first.expires_at_ms > crate::domain::now_ms() + 50_000, "{first:?}");
+    match b.acquire_lease(&sid, &two, 60_000).await.unwrap() {
+        Acquired::Held(r) => {
+            assert_eq!((r.host.as_str(), r.pid, r.token), ("host-one", 4242, first.token));
+            assert_eq!(r.expires_at_ms, first.expires_at_ms);
+        }
+        other => panic!("a second owner got {other:?}"),
+    }
+    // The same owner again (a new bundle): a new token; the old one is stale.
+    let again = granted(b.acquire_lease(&sid, &one, 60_000).await.unwrap());
+    assert!(again.token > first.token);
+    assert!(matches!(b.renew_lease(&sid, first.token, 60_000).await.unwrap(), Renewed::Lost(Some(r)) if r.token == again.token));
+    assert!(matches!(b.renew_lease(&sid, again.token, 60_000).await.unwrap(), Renewed::Renewed(l) if l.token == again.token));
+    // A release lets anyone in at once, with a larger token; releasing a stale token does nothing.
+    b.release_lease(&sid, first.token).await.unwrap();
+    assert!(matches!(b.acquire_lease(&sid, &two, 60_000).await.unwrap(), Acquired::Held(_)));
+    b.release_lease(&sid, again.token).await.unwrap();
+    assert!(matches!(b.renew_lease(&sid, again.token, 60_000).await.unwrap(), Renewed::Lost(_)), "released");
+    let taken = granted(b.acquire_lease(&sid, &two, 60_000).await.unwrap());
+    assert!(taken.token > again.token);
+
+    // Expiry: a lease nobody renews can be taken over; the old holder then renews in vain.
+    let short = run_sid("short");
+    let old = granted(b.acquire_lease(&short, &one, 1_000).await.unwrap());
+    let second = b.acquire_lease(&short, &two, 1_000).await.unwrap();
+    assert!(matches!(second, Acquired::Held(_)), "{second:?} now {}", crate::domain::now_ms());
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let new = granted(b.acquire_lease(&short, &two, 60_000).await.unwrap());
+    assert!(new.token > old.token);
+    assert!(matches!(b.renew_lease(&short, old.token, 60_000).await.unwrap(), Renewed::Lost(Some(r)) if r.host == "host-two"));
+
+    // Fencing: a batch under a stale token is refused whole; under the current one it lands.
+    let other = run_sid("other");
+    let other_lease = granted(b.acquire_lease(&other, &one, 60_000).await.unwrap());
+    let (ss, so): (Arc<str>, Arc<str>) = (Arc::from(short.as_str()), Arc::from(other.as_str()));
+    let x = addr("fenced", "s.whatsapp.net", 0);
+    let write = |sid: &Arc<str>, n: u8| SessionWrite {
+        sid: Arc::clone(sid),
+        write: SignalWrite::Session { address: x.clone(), record: Some(vec![n]) },
+    };
+    let fence = |sid: &Arc<str>, token| Fence { sid: Arc::clone(sid), token };
+    let stale = b
+        .commit_signal_batch(&[write(&so, 1), write(&ss, 1)], &[fence(&so, other_lease.token), fence(&ss, old.token)])
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code, ErrorCode::SessionLocked, "{}", stale.message);
+    assert!(stale.message.contains("lost its lease"), "{}", stale.message);
+    assert_eq!(b.get_sessions(&short, std::slice::from_ref(&x)).await.unwrap(), vec![None], "nothing of a refused batch lands");
+    assert_eq!(b.get_sessions(&other, std::slice::from_ref(&x)).await.unwrap(), vec![None]);
+    b.commit_signal_batch(&[write(&so, 2), write(&ss, 2)], &[fence(&so, other_lease.token), fence(&ss, new.token)])
+        .await
+        .unwrap();
+    assert_eq!(b.get_sessions(&short, std::slice::from_ref(&x)).await.unwrap(), vec![Some(vec![2])]);
+    // A session that was never leased has no current token either.
+    let never = run_sid("never");
+    let sn: Arc<str> = Arc::from(never.as_str());
+    assert_eq!(b.commit_signal_batch(&[write(&sn, 3)], &[fence(&sn, 1)]).await.unwrap_err().code, ErrorCode::SessionLocked);
+
+    // Leases of look-alike ids are independent.
+    for (i, suffix) in ["%", "_", "*", "?", "[x]", "}{", ":", "'", " ", "\\"].iter().enumerate() {
+        let id = format!("{sid}{suffix}");
+        let l = granted(b.acquire_lease(&id, &two, 60_000).await.unwrap_or_else(|e| panic!("{i}: {e}")));
+        assert_eq!(l.token, 1, "{id:?} shares a record");
+        b.release_lease(&id, l.token).await.unwrap();
+    }
+    for s in [&short, &other] {
+        SessionStore::clear(&*b, s).await.unwrap();
+    }
+    for (s, t) in [(&sid, taken.token), (&short, new.token), (&other, other_lease.token)] {
+        b.release_lease(s, t).await.unwrap();
     }
 }
 
@@ -1857,7 +1961,7 @@ pub async fn snapshot(b: DynBackend) {
 /// (evaluated inside a child module, so pass e.g. `super::fresh()`).
 macro_rules! conformance_tests {
     ($fresh:expr) => {
-        $crate::backend::conformance::conformance_tests!(@areas $fresh; auth, signal, pre_key, session, identity, sender_key, app_state, privacy_token, messages, message_pages, threads, contacts, retry, group_metadata, chat_metadata, device_list, message_secret, keys, signal_batch, domain_isolation, hostile_ids, wildcards_are_literal, snapshot,);
+        $crate::backend::conformance::conformance_tests!(@areas $fresh; auth, signal, pre_key, session, identity, sender_key, app_state, privacy_token, messages, message_pages, threads, contacts, retry, group_metadata, chat_metadata, device_list, message_secret, keys, signal_batch, domain_isolation, hostile_ids, wildcards_are_literal, snapshot, lease,);
     };
     (@areas $fresh:expr; $($area:ident),* $(,)?) => {
         mod conformance_areas {

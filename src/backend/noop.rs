@@ -431,7 +431,32 @@ impl crate::domain::keys::KeyStore for NoopBackend {
 
 #[async_trait]
 impl crate::domain::signal_batch::SignalBatchStore for NoopBackend {
-    async fn commit_signal_batch(&self, _: &[crate::domain::signal_batch::SessionWrite]) -> StoreResult<()> {
+    async fn commit_signal_batch(
+        &self,
+        _: &[crate::domain::signal_batch::SessionWrite],
+        _: &[crate::domain::lease::Fence],
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// Nothing is stored, so there is nothing to own: every lease is granted.
+#[async_trait]
+impl crate::domain::lease::LeaseStore for NoopBackend {
+    async fn acquire_lease(
+        &self,
+        _: &str,
+        _: &crate::domain::lease::LeaseOwner,
+        lease_ms: u64,
+    ) -> StoreResult<crate::domain::lease::Acquired> {
+        let expires_at_ms = crate::domain::now_ms().saturating_add(lease_ms as i64);
+        Ok(crate::domain::lease::Acquired::Granted(crate::domain::lease::Lease { token: 1, expires_at_ms }))
+    }
+    async fn renew_lease(&self, _: &str, token: u64, lease_ms: u64) -> StoreResult<crate::domain::lease::Renewed> {
+        let expires_at_ms = crate::domain::now_ms().saturating_add(lease_ms as i64);
+        Ok(crate::domain::lease::Renewed::Renewed(crate::domain::lease::Lease { token, expires_at_ms }))
+    }
+    async fn release_lease(&self, _: &str, _: u64) -> StoreResult<()> {
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ pub mod device_list;
 pub mod group_metadata;
 pub mod identity;
 pub mod keys;
+pub mod lease;
 pub mod message_secret;
 pub mod messages;
 pub mod pre_key;
@@ -195,6 +196,7 @@ pub trait Backend:
     + keys::KeyStore
     + signal_batch::SignalBatchStore
     + snapshot::SnapshotStore
+    + lease::LeaseStore
     + ArchiveStore
     + Send
     + Sync

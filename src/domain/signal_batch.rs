@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::keys::KeyWrite;
+use super::lease::Fence;
 use super::sender_key::SenderKey;
 use super::{Blob, SignalAddress, StoreResult};
 use async_trait::async_trait;
@@ -34,8 +35,11 @@ pub struct SessionWrite {
 #[async_trait]
 pub trait SignalBatchStore: Send + Sync {
     /// Applies every write in one transaction: all land, or none does.
-    /// When one key appears twice, the later write wins.
-    async fn commit_signal_batch(&self, writes: &[SessionWrite]) -> StoreResult<()>;
+    /// When one key appears twice, the later write wins. With `fences`
+    /// (ownership mode), the batch is refused with `STORE_SESSION_LOCKED`
+    /// unless every fence's token is still its session's current lease
+    /// token, checked in the same transaction as the writes.
+    async fn commit_signal_batch(&self, writes: &[SessionWrite], fences: &[Fence]) -> StoreResult<()>;
 }
 
 /// A batch split by record kind, one write per key (the last one given),

@@ -638,7 +638,7 @@ pub async fn import_records(b: &dyn Backend, sid: &str, records: Vec<Record>) ->
         b.put_pre_key(sid, key).await?;
     }
     if !signal.is_empty() {
-        b.commit_signal_batch(&signal).await?;
+        b.commit_signal_batch(&signal, &[]).await?;
     }
     if !distributions.is_empty() {
         b.upsert_sender_key_distributions(sid, distributions).await?;

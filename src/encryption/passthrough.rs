@@ -9,6 +9,7 @@ use crate::domain::chat_metadata::{ChatMetadata, ChatMetadataStore};
 use crate::domain::contacts::{ContactStore, StoredContact};
 use crate::domain::device_list::{DeviceList, DeviceListStore};
 use crate::domain::group_metadata::{GroupMetadata, GroupMetadataStore};
+use crate::domain::lease::{Acquired, LeaseOwner, LeaseStore, Renewed};
 use crate::domain::message_secret::{MessageSecret, MessageSecretStore};
 use crate::domain::messages::{MessageStore, PageStart, StoredMessage};
 use crate::domain::privacy_token::{PrivacyToken, PrivacyTokenStore};
@@ -265,5 +266,19 @@ impl SnapshotStore for EncryptedBackend {
     }
     async fn import_exact(&self, sid: &str, records: Vec<Record>) -> StoreResult<()> {
         self.inner.import_exact(sid, records).await
+    }
+}
+
+/// Leases hold no secrets: forwarded, so ownership works over an encrypted store.
+#[async_trait]
+impl LeaseStore for EncryptedBackend {
+    async fn acquire_lease(&self, sid: &str, owner: &LeaseOwner, lease_ms: u64) -> StoreResult<Acquired> {
+        self.inner.acquire_lease(sid, owner, lease_ms).await
+    }
+    async fn renew_lease(&self, sid: &str, token: u64, lease_ms: u64) -> StoreResult<Renewed> {
+        self.inner.renew_lease(sid, token, lease_ms).await
+    }
+    async fn release_lease(&self, sid: &str, token: u64) -> StoreResult<()> {
+        self.inner.release_lease(sid, token).await
     }
 }

@@ -12,6 +12,7 @@ use crate::domain::app_state::{AppStateExport, AppStateStore, CollectionState, C
 use crate::domain::auth::AuthStore;
 use crate::domain::identity::IdentityStore;
 use crate::domain::keys::{KeyStore, KeyWrite};
+use crate::domain::lease::Fence;
 use crate::domain::pre_key::{PreKey, PreKeyReservation, PreKeyStore};
 use crate::domain::sender_key::{GroupSenderKeys, SenderKey, SenderKeyDistribution, SenderKeyStore};
 use crate::domain::session::SessionStore;
@@ -398,15 +399,15 @@ impl KeyStore for EncryptedBackend {
 #[async_trait]
 impl SignalBatchStore for EncryptedBackend {
     /// Seals at the point the Signal cache hands its writes to the backend.
-    async fn commit_signal_batch(&self, writes: &[SessionWrite]) -> StoreResult<()> {
+    async fn commit_signal_batch(&self, writes: &[SessionWrite], fences: &[Fence]) -> StoreResult<()> {
         if self.ring.is_none() {
-            return self.inner.commit_signal_batch(writes).await;
+            return self.inner.commit_signal_batch(writes, fences).await;
         }
         let sealed = writes
             .iter()
             .map(|w| Ok(SessionWrite { sid: Arc::clone(&w.sid), write: self.seal_write(&w.sid, &w.write)? }))
             .collect::<StoreResult<Vec<_>>>()?;
         let _w = self.writing().await;
-        self.inner.commit_signal_batch(&sealed).await
+        self.inner.commit_signal_batch(&sealed, fences).await
     }
 }

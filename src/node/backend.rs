@@ -45,6 +45,8 @@ pub struct Layers<'a> {
     pub hub: Option<&'a Arc<Hub>>,
     /// Write-behind (messages, threads, contacts).
     pub archive: Option<&'a Arc<WriteBehind>>,
+    /// Ownership mode: the session's leases, checked by every call.
+    pub lease: Option<&'a Arc<crate::ownership::SessionLease>>,
 }
 
 /// Creates the JS object of one domain of one session on `backend`, with
@@ -70,7 +72,7 @@ pub fn domain_object(
             make!($class, Arc::clone(backend) as _)
         };
         ($class:ident, $store:expr) => {{
-            let h = Handle { store: $store, backend: Arc::clone(backend), sid, domain, gate, cache };
+            let h = Handle { store: $store, backend: Arc::clone(backend), sid, domain, gate, cache, lease: layers.lease.cloned() };
             unsafe { ToNapiValue::to_napi_value(env, $class::new(h)) }
         }};
     }

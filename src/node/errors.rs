@@ -8,9 +8,12 @@
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use crate::error::{StoreError, StoreResult};
+use crate::error::{ErrorDetails, StoreError, StoreResult};
 
-/// Creates `new Error(message)` with `code` (and `cause` when the error has one).
+/// Creates `new Error(message)` with `code` (and `cause` when the error has
+/// one), plus the facts of its details: `sessionId`, `holder: { host, pid }`
+/// and `expiresAt` (epoch ms) for `STORE_SESSION_LOCKED`; `limit` and `size`
+/// (bytes) for `STORE_VALUE_TOO_LARGE`.
 pub fn js_error(env: sys::napi_env, err: &StoreError) -> Result<sys::napi_value> {
     let env_ = Env::from_raw(env);
     let mut obj = env_.create_error(napi::Error::new(Status::GenericFailure, err.message.clone()))?;
@@ -18,6 +21,21 @@ pub fn js_error(env: sys::napi_env, err: &StoreError) -> Result<sys::napi_value>
     if let Some(cause) = err.cause_message() {
         let cause_obj = env_.create_error(napi::Error::new(Status::GenericFailure, cause))?;
         obj.set_named_property("cause", cause_obj)?;
+    }
+    match err.details.as_deref() {
+        Some(ErrorDetails::Locked(h)) => {
+            obj.set_named_property("sessionId", h.session_id.as_str())?;
+            let mut holder = Object::new(&env_)?;
+            holder.set_named_property("host", h.host.as_str())?;
+            holder.set_named_property("pid", h.pid)?;
+            obj.set_named_property("holder", holder)?;
+            obj.set_named_property("expiresAt", h.expires_at_ms as f64)?;
+        }
+        Some(ErrorDetails::TooLarge { limit, size }) => {
+            obj.set_named_property("limit", *limit as f64)?;
+            obj.set_named_property("size", *size as f64)?;
+        }
+        None => {}
     }
     Ok(obj.raw())
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::domain::{Backend, Domain};
 use crate::error::{StoreError, StoreResult};
+use crate::ownership::SessionLease;
 use crate::signal_cache::SessionCache;
 
 use super::errors::Reply;
@@ -56,6 +57,8 @@ pub struct Handle<T: ?Sized> {
     /// The session's Signal object cache, for the cached domains' fast paths
     /// (`store` then goes through the same cache).
     pub cache: Option<Arc<SessionCache>>,
+    /// Ownership mode: every call first makes sure this process holds the session.
+    pub lease: Option<Arc<SessionLease>>,
 }
 
 impl<T: ?Sized> Clone for Handle<T> {
@@ -67,6 +70,7 @@ impl<T: ?Sized> Clone for Handle<T> {
             domain: self.domain,
             gate: Arc::clone(&self.gate),
             cache: self.cache.clone(),
+            lease: self.lease.clone(),
         }
     }
 }
@@ -82,12 +86,30 @@ impl<T: ?Sized + Send + Sync + 'static> Handle<T> {
         if let Err(e) = self.gate.check() {
             return Ok(Reply::store(Err(e)));
         }
+        if let Some(lease) = &self.lease {
+            if let Err(e) = lease.ensure().await {
+                return Ok(Reply::store(Err(e)));
+            }
+        }
         let started = std::time::Instant::now();
         let result = f(Arc::clone(&self.store), Arc::clone(&self.sid)).await;
         // The closure's type names the method that made it (see `events::operation_name`).
         let operation = std::any::type_name::<F>();
         self.backend.events().operation(&self.sid, self.domain, operation, started.elapsed(), result.is_err());
         Ok(Reply::store(result))
+    }
+
+    /// The Signal cache, when a call may take the fast path on the JS thread
+    /// now: no ownership, or the lease is held (else the call goes through
+    /// [`Handle::call`], which waits for the lease).
+    pub fn fast_cache(&self) -> Option<&Arc<SessionCache>> {
+        self.cache.as_ref().filter(|_| self.lease.as_ref().is_none_or(|l| l.ready()))
+    }
+
+    /// A promise resolved with `undefined` (no backend call, no lease needed).
+    pub fn resolved(&self, env: &napi::Env) -> napi::Result<Raw> {
+        let promise = env.spawn_future(async move { Ok(()) })?;
+        Ok(Raw(napi::JsValue::raw(&promise)))
     }
 
     /// [`Handle::call`] as a promise, for sync napi methods (classes that are not `Send`).
@@ -98,7 +120,20 @@ impl<T: ?Sized + Send + Sync + 'static> Handle<T> {
         Fut: Future<Output = StoreResult<R>> + Send + 'static,
     {
         let h = self.clone();
-        let promise = env.spawn_future(async move { h.call(f).await })?;
+        // Cached domains keep call order: a call that cannot take the fast
+        // path for want of the lease queues behind the earlier ones.
+        let mut ticket = match (&self.lease, &self.cache) {
+            (Some(lease), Some(_)) if !lease.ready() => Some(lease.ticket()),
+            _ => None,
+        };
+        let promise = env.spawn_future(async move {
+            if let Some(t) = ticket.as_mut() {
+                t.turn().await;
+            }
+            let reply = h.call(f).await;
+            drop(ticket);
+            reply
+        })?;
         Ok(Raw(napi::JsValue::raw(&promise)))
     }
 

@@ -41,11 +41,22 @@ export type StoreErrorCode =
   | 'STORE_CLOSED'
   | 'STORE_FLUSH_HALTED'
   | 'STORE_DECRYPT_FAILED'
+  | 'STORE_SESSION_LOCKED'
+  | 'STORE_VALUE_TOO_LARGE'
 
 /** A wastore error. */
 export interface StoreError extends Error {
   code: StoreErrorCode
   cause?: Error
+  /** `STORE_SESSION_LOCKED`: the session asked for. */
+  sessionId?: string
+  /** `STORE_SESSION_LOCKED`: the process holding the session's lease (empty host and pid 0 when unknown). */
+  holder?: { host: string; pid: number }
+  /** `STORE_SESSION_LOCKED`: when the holder's lease runs out unless renewed (epoch ms; 0 when unknown). */
+  expiresAt?: number
+  /** `STORE_VALUE_TOO_LARGE`: the limit in force and the size of the value (bytes). */
+  limit?: number
+  size?: number
 }
 
 /** Per-session entry caps of the memory provider; oldest-written entries are evicted first. */
@@ -163,6 +174,21 @@ export interface CreateStoreOptions {
     maxBatchSize?: number
   }
   /** Receives structured events (slow operations, flush retries and failures, migrations, leases) from every backend that has no logger of its own. */
+  /**
+   * One process per session id. `'exclusive'`: a session first takes a lease
+   * on its id in each backend it writes to, renews it every `renewMs`, and
+   * gives it back on `destroy()`. Another process that opens the id gets
+   * `STORE_SESSION_LOCKED` until then or until the lease expires unrenewed
+   * (its holder died or hangs); a process whose lease was taken over has its
+   * later calls refused. Off by default.
+   */
+  ownership?: {
+    mode: 'exclusive' | 'none'
+    /** How long a lease lasts without renewal (default 30000, 100..86400000). */
+    leaseMs?: number
+    /** How often it is renewed (default leaseMs / 3; below leaseMs). */
+    renewMs?: number
+  }
   logger?: StoreLogger
   /** Domain calls taking at least this long emit `slowOperation` (default 250; 0 reports every call). */
   slowOperationThresholdMs?: number

@@ -27,9 +27,6 @@ fn bad(path: &str, expected: &str, got: &str) -> StoreError {
     StoreError::invalid_argument(format!("{path} must be {expected}, got {got}"))
 }
 
-/// Longest id/jid we accept: hostile 10 KB ids pass, megabyte keys do not.
-pub const MAX_ID_BYTES: usize = 64 * 1024;
-
 impl In {
     pub fn new(env: sys::napi_env, value: sys::napi_value, path: impl Into<String>) -> Self {
         Self { env, value, path: path.into() }
@@ -102,9 +99,8 @@ impl In {
         }
         let mut len = 0usize;
         unsafe { sys::napi_get_value_string_utf8(self.env, self.value, ptr::null_mut(), 0, &mut len) };
-        if len > MAX_ID_BYTES {
-            return Err(StoreError::invalid_argument(format!("{} is {len} bytes long; the limit is {MAX_ID_BYTES}", self.path)));
-        }
+        // Hostile 10 KB ids pass, megabyte keys do not ([`crate::limits`]).
+        crate::limits::check_id(&self.path, len)?;
         let mut buf = vec![0u8; len + 1];
         let mut written = 0usize;
         let status = unsafe { sys::napi_get_value_string_utf8(self.env, self.value, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
@@ -184,9 +180,7 @@ impl In {
         if status != sys::Status::napi_ok || t != sys::TypedarrayType::uint8_array {
             return Err(bad(&self.path, "a Uint8Array", "another typed array"));
         }
-        if len > super::value::MAX_VALUE_BYTES {
-            return Err(StoreError::invalid_argument(format!("{} is {len} bytes; the limit is {}", self.path, super::value::MAX_VALUE_BYTES)));
-        }
+        crate::limits::check_value(&self.path, len)?;
         if len == 0 || data.is_null() {
             return Ok(Vec::new());
         }
@@ -210,6 +204,7 @@ impl In {
         }
         let mut len = 0u32;
         unsafe { sys::napi_get_array_length(self.env, self.value, &mut len) };
+        crate::limits::check_batch(&self.path, len as usize)?;
         (0..len)
             .map(|i| {
                 let mut item = ptr::null_mut();
@@ -353,6 +348,24 @@ impl FromJs for Num {
     }
 }
 
+/// A `limit` argument (validated by the method); errors name it.
+pub struct Limit(pub f64);
+impl FromJs for Limit {
+    const WHAT: &'static str = "limit";
+    fn from_js(input: &In) -> StoreResult<Self> {
+        input.number().map(Limit)
+    }
+}
+
+/// A `count` argument (validated by the method); errors name it.
+pub struct Count(pub f64);
+impl FromJs for Count {
+    const WHAT: &'static str = "count";
+    fn from_js(input: &In) -> StoreResult<Self> {
+        input.number().map(Count)
+    }
+}
+
 /// A non-negative 32-bit integer argument (key ids).
 pub struct KeyId(pub u32);
 impl FromJs for KeyId {
@@ -394,7 +407,8 @@ pub fn quick_string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
     let mut written = 0usize;
     let ok = unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
     // Not a string, empty, or a full buffer (maybe cut): the full reader handles it.
-    if ok != sys::Status::napi_ok || written == 0 || written >= buf.len() - 1 {
+    // Longer than the id limit (which may be set below the buffer): the full reader refuses it.
+    if ok != sys::Status::napi_ok || written == 0 || written >= buf.len() - 1 || written > crate::limits::current().id_bytes {
         return None;
     }
     std::str::from_utf8(&buf[..written]).ok().map(str::to_owned)

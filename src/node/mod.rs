@@ -12,6 +12,7 @@ mod input;
 mod js_ref;
 mod logger;
 mod metrics;
+mod limits_api;
 mod records_in;
 mod records_out;
 mod snapshot;

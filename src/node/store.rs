@@ -21,12 +21,14 @@ use crate::domain::{Backend, Domain};
 use crate::encryption::rotate::{rotate, RotationReport, DEFAULT_BATCH, SECRET_KINDS};
 use crate::encryption::{EncryptedBackend, EncryptionConfig};
 use crate::error::{ErrorCode, StoreError, StoreResult};
-use crate::signal_cache::{Hub, SignalCacheConfig};
+use crate::domain::lease::LeaseOwner;
+use crate::ownership::{OwnershipConfig, SessionLease};
+use crate::signal_cache::{Hub, SessionCache, SignalCacheConfig};
 use crate::write_behind::{WriteBehind, WriteBehindConfig};
 
 use super::backend::{as_config, domain_object, entries, number_pairs, BackendLink, Layers, StoreBackend, BACKEND_HANDLE};
 use super::logger::LogOptions;
-use super::store_options::{parse_encryption, parse_signal_cache, parse_write_behind};
+use super::store_options::{parse_encryption, parse_ownership, parse_signal_cache, parse_write_behind};
 use super::errors::{to_napi, OrThrow, Reply};
 use super::flush::{self, JsFlushReport, JsSessionStats, JsStoreStats};
 use super::handle::Gate;
@@ -61,6 +63,10 @@ struct SessionCore {
     gate: Arc<Gate>,
     routes: Arc<HashMap<Domain, Route>>,
     layer: CacheLayerConfig,
+    /// Ownership mode: this session's leases.
+    lease: Option<Arc<SessionLease>>,
+    /// The Signal caches its commits are fenced from (kept alive with the bundle).
+    _fenced: Vec<Arc<SessionCache>>,
     /// Set once by the first `destroy()`; later calls get the same outcome.
     destroyed: OnceCell<std::result::Result<(), (ErrorCode, String)>>,
 }
@@ -69,9 +75,17 @@ impl SessionCore {
     /// Sync half of `destroy()`: close every object of the session and let
     /// backends drop per-session memory (done now, so a new bundle for the same
     /// id cannot lose data to a late teardown).
+    /// May this process touch the session's data (no ownership, or the lease is held)?
+    fn owned(&self) -> bool {
+        self.lease.as_ref().is_none_or(|l| l.holds())
+    }
+
     fn close(&self) {
         if !self.gate.is_closed() {
             self.gate.close();
+            if !self.owned() {
+                return;
+            }
             for domain in Domain::PERSISTENT.into_iter().chain(Domain::ADAPTER) {
                 if let Some(r) = self.routes.get(&domain) {
                     r.backend.release_session(&self.sid, domain);
@@ -91,8 +105,14 @@ impl SessionCore {
                 let timeout = flush_timeout.unwrap_or_else(|| flush::destroy_timeout(&queues));
                 let flushed = flush::flush_layers(&hubs, &queues, Some(&self.sid), timeout).await;
                 let unwritten = flushed.into_error(&format!("session {:?}", &*self.sid), timeout);
-                let failures = clear_caches(&self.routes, &self.sid).await;
-                match unwritten.or(failures.into_iter().next()) {
+                // Without the lease these caches are another process's: leave them alone.
+                let failures = if self.owned() { clear_caches(&self.routes, &self.sid).await } else { Vec::new() };
+                // After the final flush: the next owner must not see our writes land after it took over.
+                let released = match &self.lease {
+                    Some(lease) => lease.release().await.err(),
+                    None => None,
+                };
+                match unwritten.or(failures.into_iter().next()).or(released) {
                     None => Ok(()),
                     Some(e) => Err((e.code, e.message)),
                 }
@@ -127,9 +147,17 @@ async fn clear_caches(routes: &HashMap<Domain, Route>, sid: &str) -> Vec<StoreEr
     failures
 }
 
+/// `ownership` of a store: the lease settings and who this store is.
+struct Ownership {
+    config: OwnershipConfig,
+    owner: Arc<LeaseOwner>,
+    runtime: tokio::runtime::Handle,
+}
+
 struct StoreInner {
     routes: Arc<HashMap<Domain, Route>>,
     layer: CacheLayerConfig,
+    ownership: Option<Ownership>,
     /// Each distinct backend once, for `store.destroy()`.
     backends: Vec<Route>,
     gate: Arc<Gate>,
@@ -203,7 +231,7 @@ fn make_objects(env: sys::napi_env, core: &SessionCore, domains: &[Domain], gate
                 _ => None,
             }
             .filter(|_| route.durable);
-            let layers = Layers { l1, hub: route.hub.as_ref(), archive: route.archive.as_ref() };
+            let layers = Layers { l1, hub: route.hub.as_ref(), archive: route.archive.as_ref(), lease: core.lease.as_ref() };
             let v = domain_object(env, &route.backend, d, Arc::clone(&core.sid), g, layers)?;
             Ok((d, JsRef::new(env, v)?))
         })
@@ -392,11 +420,21 @@ impl Store {
             return r.value().map(Raw);
         }
         inner.retired.borrow_mut().retain(|c| c.destroyed.get().is_none());
+        let sid_arc: Arc<str> = Arc::from(sid.as_str());
+        let (lease, fenced) = match &inner.ownership {
+            Some(own) => {
+                let (lease, caches) = session_lease(own, &sid_arc, &inner.routes);
+                (Some(lease), caches)
+            }
+            None => (None, Vec::new()),
+        };
         let core = Arc::new(SessionCore {
-            sid: Arc::from(sid.as_str()),
+            sid: sid_arc,
             gate: Gate::child("this session", &[&inner.gate]),
             routes: Arc::clone(&inner.routes),
             layer: inner.layer,
+            lease,
+            _fenced: fenced,
             destroyed: OnceCell::new(),
         });
         let durable: Vec<Domain> = Domain::PERSISTENT.into_iter().chain(Domain::ADAPTER).collect();
@@ -569,11 +607,12 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
     let (mut providers, mut cache_providers) = (HashMap::new(), HashMap::new());
     let (mut limits, mut ttls) = (MemoryLimits::default(), Default::default());
     let mut layer = CacheLayerConfig::default();
+    let mut ownership = None;
     let (mut signal_cache, mut write_behind) = (Some(SignalCacheConfig::default()), Some(WriteBehindConfig::default()));
     let mut encryption: Option<EncryptionConfig> = None;
     let mut log: Option<LogOptions> = None;
     if let Some(o) = &opts {
-        const OPTIONS: [&str; 10] = [
+        const OPTIONS: [&str; 11] = [
             "backends",
             "providers",
             "cacheProviders",
@@ -581,6 +620,7 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
             "cacheLayer",
             "signalCache",
             "writeBehind",
+            "ownership",
             "logger",
             "encryption",
             "slowOperationThresholdMs",
@@ -623,6 +663,7 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
         write_behind = parse_write_behind(o)?;
         encryption = parse_encryption(o)?;
         log = Some(LogOptions::read(o)?);
+        ownership = parse_ownership(o)?;
     }
     let names: Vec<String> = backends.iter().map(|(n, _)| n.clone()).collect();
     let resolved = resolve_providers(&names, &providers, &cache_providers)?;
@@ -663,10 +704,15 @@ fn build_from(opts: Option<In>) -> StoreResult<StoreInner> {
         Some(l) => unique.iter().filter(|r| l.attach(r.backend.events(), false)).map(|r| r.backend.events().clone()).collect(),
         None => Vec::new(),
     };
+    let ownership = match ownership {
+        Some(config) => Some(Ownership { config, owner: Arc::new(crate::ownership::owner()), runtime: runtime()? }),
+        None => None,
+    };
     Ok(StoreInner {
         encrypted,
         routes: Arc::new(routes),
         layer,
+        ownership,
         backends: unique,
         gate: Gate::root("this store"),
         sessions: RefCell::new(HashMap::new()),
@@ -730,6 +776,48 @@ fn rotation_batch(env: &Env, options: Option<Unknown>) -> StoreResult<u32> {
     Ok(n as u32)
 }
 
+fn runtime() -> StoreResult<tokio::runtime::Handle> {
+    napi::bindgen_prelude::within_runtime_if_available(tokio::runtime::Handle::try_current).map_err(|e| {
+        StoreError::new(ErrorCode::ConnectionFailed, format!("the async runtime is not available: {e}"))
+    })
+}
+
+/// The leases of one session: one per distinct backend its persistent
+/// domains route to (the auth backend first, so a refusal names that one),
+/// its Signal caches fenced with them and cleaned on each acquisition. The
+/// acquisition starts now, in the background; calls wait for it.
+fn session_lease(own: &Ownership, sid: &Arc<str>, routes: &HashMap<Domain, Route>) -> (Arc<SessionLease>, Vec<Arc<SessionCache>>) {
+    let mut distinct: Vec<&Route> = Vec::new();
+    for domain in Domain::PERSISTENT.into_iter().chain(Domain::ADAPTER) {
+        if let Some(r) = routes.get(&domain) {
+            if !distinct.iter().any(|d| Arc::ptr_eq(&d.gate, &r.gate)) {
+                distinct.push(r);
+            }
+        }
+    }
+    let caches: Vec<(Arc<dyn Backend>, Arc<SessionCache>)> =
+        distinct.iter().filter_map(|r| r.hub.as_ref().map(|h| (Arc::clone(&r.backend), h.session(sid)))).collect();
+    let weak: Vec<std::sync::Weak<SessionCache>> = caches.iter().map(|(_, c)| Arc::downgrade(c)).collect();
+    let on_acquired = Box::new(move || {
+        for cache in weak.iter().filter_map(std::sync::Weak::upgrade) {
+            cache.forget_clean();
+        }
+    });
+    let backends = distinct.iter().map(|r| Arc::clone(&r.backend)).collect();
+    let lease = SessionLease::new(Arc::clone(sid), Arc::clone(&own.owner), own.config, backends, own.runtime.clone(), on_acquired);
+    for (backend, cache) in &caches {
+        if let Some(slot) = lease.slot(backend) {
+            cache.set_fence(slot);
+        }
+    }
+    let eager = Arc::clone(&lease);
+    // The outcome stays in the lease; the first call reports it.
+    own.runtime.spawn(async move {
+        let _ = eager.ensure().await;
+    });
+    (lease, caches.into_iter().map(|(_, c)| c).collect())
+}
+
 /// Gives each distinct user backend its Signal cache hub and write-behind
 /// queue (shared by every name it is listed under and every session).
 fn attach_caches(
@@ -740,9 +828,7 @@ fn attach_caches(
     if backends.is_empty() || (signal_cache.is_none() && write_behind.is_none()) {
         return Ok(());
     }
-    let runtime = napi::bindgen_prelude::within_runtime_if_available(tokio::runtime::Handle::try_current).map_err(|e| {
-        StoreError::new(ErrorCode::ConnectionFailed, format!("the async runtime is not available: {e}"))
-    })?;
+    let runtime = runtime()?;
     for i in 0..backends.len() {
         let shared = backends[..i].iter().find(|(_, r)| Arc::ptr_eq(&r.gate, &backends[i].1.gate)).map(|(_, r)| r.clone());
         let route = &mut backends[i].1;

@@ -166,3 +166,30 @@ fn key_input(v: &In) -> StoreResult<KeyInput> {
         ))),
     }
 }
+
+/// `ownership: { mode: 'exclusive' | 'none', leaseMs?, renewMs? }`; `None` when off.
+pub fn parse_ownership(options: &In) -> StoreResult<Option<crate::ownership::OwnershipConfig>> {
+    let value = options.field("ownership")?;
+    if value.is_nullish() {
+        return Ok(None);
+    }
+    let value = value.object().map_err(|_| StoreError::invalid_config("ownership must be { mode: 'exclusive', leaseMs?, renewMs? }"))?;
+    let (mut mode, mut lease_ms, mut renew_ms) = (None, None, None);
+    for (key, v) in entries(&value)? {
+        let field = format!("ownership.{key}");
+        match key.as_str() {
+            "mode" => mode = Some(v.string().map_err(as_config)?),
+            "leaseMs" => lease_ms = Some(positive_integer(&field, v.number().map_err(as_config)?)? as u64),
+            "renewMs" => renew_ms = Some(positive_integer(&field, v.number().map_err(as_config)?)? as u64),
+            _ => {
+                return Err(StoreError::invalid_config(format!("{field} is not an option; use mode, leaseMs, renewMs")))
+            }
+        }
+    }
+    match mode.as_deref() {
+        Some("exclusive") => crate::ownership::OwnershipConfig::new(lease_ms, renew_ms).map(Some),
+        Some("none") => Ok(None),
+        Some(other) => Err(StoreError::invalid_config(format!("ownership.mode must be 'exclusive' or 'none', got {other:?}"))),
+        None => Err(StoreError::invalid_config("ownership.mode is required ('exclusive' or 'none')")),
+    }
+}

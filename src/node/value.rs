@@ -7,11 +7,8 @@ use std::ptr;
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use crate::codec::{Encoder, Reader, Token, TypedArrayKind, MAX_DEPTH};
+use crate::codec::{Encoder, Reader, Token, TypedArrayKind, MAX_DEPTH, PREALLOC_LIMIT};
 use crate::error::{StoreError, StoreResult};
-
-/// Values larger than this are refused before they reach a backend.
-pub const MAX_VALUE_BYTES: usize = 64 * 1024 * 1024;
 
 fn check(status: sys::napi_status, what: &str) -> StoreResult<()> {
     if status == sys::Status::napi_ok {
@@ -113,7 +110,10 @@ impl Walker {
                 check(unsafe { sys::napi_get_value_double(self.env, v, &mut n) }, "number")?;
                 self.enc.number(n);
             }
-            sys::ValueType::napi_string => self.enc.string(&read_string(self.env, v)?),
+            sys::ValueType::napi_string => {
+                self.enc.string(&read_string(self.env, v)?);
+                return self.size_check(path);
+            }
             sys::ValueType::napi_bigint => self.bigint(v)?,
             sys::ValueType::napi_object => self.object(v, depth, path)?,
             sys::ValueType::napi_function => {
@@ -269,13 +269,11 @@ impl Walker {
 
     /// Checked after each binary chunk, so a hostile value fails before filling memory.
     fn size_check(&self, path: &str) -> StoreResult<()> {
-        if self.enc.len() > MAX_VALUE_BYTES {
-            return Err(StoreError::invalid_argument(format!(
-                "value is larger than {} MiB (at {path}); store large media elsewhere",
-                MAX_VALUE_BYTES / (1024 * 1024)
-            )));
+        let size = self.enc.len();
+        if size <= crate::limits::current().value_bytes {
+            return Ok(());
         }
-        Ok(())
+        crate::limits::check_value(&format!("the value (so far, at {path})"), size)
     }
 }
 
@@ -291,12 +289,7 @@ pub fn encode_js(env: sys::napi_env, v: sys::napi_value, what: &str) -> StoreRes
     let mut path = what.to_owned();
     w.value(v, 0, &mut path)?;
     let out = w.enc.finish();
-    if out.len() > MAX_VALUE_BYTES {
-        return Err(StoreError::invalid_argument(format!(
-            "{what} encodes to {} bytes; the limit is {MAX_VALUE_BYTES}",
-            out.len()
-        )));
-    }
+    crate::limits::check_value(&format!("{what} (encoded)"), out.len())?;
     Ok(out)
 }
 
@@ -327,7 +320,7 @@ impl Builder<'_> {
             Token::Uint8Array(b) => out = self.bytes_value(b, false)?,
             Token::Buffer(b) => out = self.bytes_value(b, true)?,
             Token::Array(n) => {
-                out_check(unsafe { sys::napi_create_array_with_length(env, n, &mut out) }, "array")?;
+                out_check(unsafe { sys::napi_create_array_with_length(env, n.min(PREALLOC_LIMIT), &mut out) }, "array")?;
                 for i in 0..n {
                     let item = self.value(depth + 1)?;
                     out_check(unsafe { sys::napi_set_element(env, out, i as u32, item) }, "array element")?;
@@ -389,7 +382,7 @@ impl Builder<'_> {
     }
 
     fn collection(&mut self, n: usize, is_map: bool, depth: usize) -> StoreResult<sys::napi_value> {
-        let mut entries = Vec::with_capacity(n);
+        let mut entries = Vec::with_capacity(n.min(PREALLOC_LIMIT));
         for _ in 0..n {
             let k = self.value(depth + 1)?;
             let v = if is_map { Some(self.value(depth + 1)?) } else { None };

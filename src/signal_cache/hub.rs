@@ -28,6 +28,7 @@ use tokio::sync::{oneshot, Notify};
 use super::config::{Durability, SignalCacheConfig};
 use super::session::{SessionCache, Settle};
 use super::stats::{CacheStats, Counters};
+use crate::domain::lease::Fence;
 use crate::domain::signal_batch::{SessionWrite, SignalBatchStore, SignalWrite};
 use crate::domain::Backend;
 use crate::error::{ErrorCode, StoreError, StoreResult};
@@ -471,6 +472,15 @@ impl Hub {
     }
 
     async fn commit(&self, units: &[Unit]) -> StoreResult<()> {
+        let mut fences: Vec<Fence> = Vec::new();
+        for u in units.iter().filter(|u| !u.writes.is_empty()) {
+            if let Some(slot) = u.cache.fence_slot() {
+                let fence = slot.fence(&u.cache.sid)?;
+                if !fences.contains(&fence) {
+                    fences.push(fence);
+                }
+            }
+        }
         let writes: Vec<SessionWrite> = units
             .iter()
             .flat_map(|u| {
@@ -483,7 +493,7 @@ impl Hub {
         if writes.is_empty() {
             return Ok(());
         }
-        self.committer.commit_signal_batch(&writes).await?;
+        self.committer.commit_signal_batch(&writes, &fences).await?;
         Counters::add(&self.counters.transactions, 1);
         Counters::add(&self.counters.flushed_records, writes.len() as u64);
         Ok(())
@@ -514,7 +524,14 @@ impl Hub {
     /// A unit that could not be committed: the unit again, to retry, or
     /// `None` when its caller has been told it failed (its writes reverted).
     fn failed(&self, mut unit: Unit, err: &StoreError) -> Option<Unit> {
-        let give_up = match unit.deadline {
+        // Fenced out: these writes must never land, so even deferred ones are dropped.
+        let fenced = err.code == ErrorCode::SessionLocked;
+        if fenced {
+            if let Some(slot) = unit.cache.fence_slot() {
+                slot.mark_lost();
+            }
+        }
+        let give_up = fenced || match unit.deadline {
             Some(deadline) => !retryable(err) || Instant::now() >= deadline || self.closed.load(Ordering::Acquire),
             None => false,
         };
@@ -565,5 +582,5 @@ fn retryable(err: &StoreError) -> bool {
 }
 
 fn clone_error(err: &StoreError) -> StoreError {
-    StoreError::new(err.code, err.message.clone())
+    err.copy()
 }

@@ -15,6 +15,7 @@ use super::hub::{Hub, Pending, StagedWrite};
 use super::kinds::{Kind, Maps};
 use super::stats::{CacheStats, Counters};
 use crate::error::{ErrorCode, StoreError, StoreResult};
+use crate::ownership::LeaseSlot;
 
 /// A cached value and the generation of that exact version.
 pub type Versioned = (Bytes, u64);
@@ -27,6 +28,8 @@ pub struct SessionCache {
     /// A deferred write of this session failed in a way a retry cannot fix:
     /// its dirty state is kept and retried, and new writes are refused.
     halted: AtomicBool,
+    /// Ownership mode: the lease this session's commits are fenced with.
+    fence: Mutex<Option<Arc<LeaseSlot>>>,
 }
 
 impl SessionCache {
@@ -42,7 +45,26 @@ impl SessionCache {
             }),
             counters: Counters::default(),
             halted: AtomicBool::new(false),
+            fence: Mutex::new(None),
         }
+    }
+
+    /// Fences every later commit of this session with `slot` (ownership mode).
+    pub fn set_fence(&self, slot: Arc<LeaseSlot>) {
+        *self.fence.lock() = Some(slot);
+    }
+
+    pub fn fence_slot(&self) -> Option<Arc<LeaseSlot>> {
+        self.fence.lock().clone()
+    }
+
+    /// Forgets every clean entry (after a lease was acquired: another process may have written).
+    pub fn forget_clean(&self) {
+        let mut maps = self.maps.lock();
+        maps.sessions.clear_clean();
+        maps.identities.clear_clean();
+        maps.sender_keys.clear_clean();
+        maps.keys.clear_clean();
     }
 
     pub fn hub(&self) -> &Arc<Hub> {

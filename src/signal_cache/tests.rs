@@ -11,6 +11,7 @@ use super::kinds::{Identities, Keys, Sessions};
 use super::{Durability, Hub, SignalCacheConfig};
 use crate::backend::memory::MemoryBackend;
 use crate::backend::sqlite::{SqliteBackend, SqliteOptions};
+use crate::domain::lease::Fence;
 use crate::domain::signal_batch::{SessionWrite, SignalBatchStore, SignalWrite};
 use crate::domain::{Backend, SignalAddress, StoreResult};
 use crate::error::{ErrorCode, StoreError};
@@ -28,7 +29,7 @@ struct Faulty {
 
 #[async_trait]
 impl SignalBatchStore for Faulty {
-    async fn commit_signal_batch(&self, writes: &[SessionWrite]) -> StoreResult<()> {
+    async fn commit_signal_batch(&self, writes: &[SessionWrite], fences: &[Fence]) -> StoreResult<()> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.mode.load(Ordering::SeqCst) == DOWN {
             return Err(StoreError::new(ErrorCode::ConnectionFailed, "server is down"));
@@ -39,7 +40,7 @@ impl SignalBatchStore for Faulty {
         {
             return Err(StoreError::new(ErrorCode::WriteFailed, "value rejected"));
         }
-        self.inner.commit_signal_batch(writes).await
+        self.inner.commit_signal_batch(writes, fences).await
     }
 }
 

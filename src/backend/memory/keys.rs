@@ -9,6 +9,7 @@ use crate::domain::identity::IdentityStore;
 use crate::domain::keys::{KeyStore, KeyWrite, MAX_LIST_PAGE};
 use crate::domain::sender_key::SenderKeyStore;
 use crate::domain::session::SessionStore;
+use crate::domain::lease::{check_fences, Fence};
 use crate::domain::signal_batch::{SessionWrite, SignalBatchStore, SignalWrite};
 use crate::domain::{Blob, StoreResult};
 
@@ -120,7 +121,10 @@ impl KeyStore for MemoryBackend {
 #[async_trait]
 impl SignalBatchStore for MemoryBackend {
     /// Memory writes cannot fail, so applying them one by one is all-or-nothing.
-    async fn commit_signal_batch(&self, writes: &[SessionWrite]) -> StoreResult<()> {
+    /// The lease map stays locked while they apply, so no takeover lands in between.
+    async fn commit_signal_batch(&self, writes: &[SessionWrite], fences: &[Fence]) -> StoreResult<()> {
+        let leases = self.leases.lock().await;
+        check_fences(fences, |sid| leases.get(sid).cloned())?;
         for w in writes {
             let sid = &*w.sid;
             match &w.write {

@@ -13,6 +13,7 @@ mod app_state;
 mod bounded;
 mod caches;
 mod keys;
+mod lease;
 mod mailbox;
 mod sender_keys;
 mod signal_keys;
@@ -100,6 +101,8 @@ pub struct MemoryBackend {
     device_list: Partition<DeviceListData>,
     message_secret: Partition<MessageSecretData>,
     keys: Partition<KeyData>,
+    /// Session leases (process-local: memory data is never shared across processes).
+    leases: tokio::sync::Mutex<HashMap<String, crate::domain::lease::LeaseRecord>>,
 }
 
 impl MemoryBackend {
@@ -125,6 +128,7 @@ impl MemoryBackend {
             device_list: Partition::new(),
             message_secret: Partition::new(),
             keys: Partition::new(),
+            leases: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 }

@@ -41,10 +41,11 @@ pub enum Kind {
     ChatMetadata,
     MessageSecrets,
     AdapterKeys,
+    SessionLeases,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 23] = [
+    pub const ALL: [Kind; 24] = [
         Kind::Auth,
         Kind::SignalMeta,
         Kind::SignalRegistration,
@@ -68,6 +69,7 @@ impl Kind {
         Kind::ChatMetadata,
         Kind::MessageSecrets,
         Kind::AdapterKeys,
+        Kind::SessionLeases,
     ];
 
     /// The collection name without the prefix (the SQL backends' table names).
@@ -96,6 +98,7 @@ impl Kind {
             Kind::ChatMetadata => "chat_metadata_cache",
             Kind::MessageSecrets => "message_secrets_cache",
             Kind::AdapterKeys => "adapter_keys",
+            Kind::SessionLeases => "session_leases",
         }
     }
 
@@ -119,7 +122,9 @@ impl Kind {
     /// `(name, keys)` of each secondary index, each serving a query the contracts make.
     fn index_keys(self) -> Vec<(&'static str, Document)> {
         match self {
-            Kind::Auth | Kind::SignalMeta | Kind::SignalRegistration | Kind::SignalSignedPreKey => vec![],
+            Kind::Auth | Kind::SignalMeta | Kind::SignalRegistration | Kind::SignalSignedPreKey | Kind::SessionLeases => {
+                vec![]
+            }
             // Available keys: lowest not-uploaded ids; markKeyAsUploaded: ids ≤ k.
             Kind::SignalPreKey => vec![("wastore_by_upload", doc! { "s": 1, "uploaded": 1, "key_id": 1 })],
             Kind::SignalSession

@@ -22,6 +22,7 @@ use super::sender_keys::sender_key_upsert;
 use super::signal_keys::{address_id, address_record};
 use super::MongoBackend;
 use crate::domain::keys::{KeyStore, KeyWrite, MAX_LIST_PAGE};
+use crate::domain::lease::Fence;
 use crate::domain::signal_batch::{group, key_writes, SessionWrite, SignalBatchStore};
 use crate::domain::{Blob, SignalAddress, StoreResult};
 use crate::error::StoreError;
@@ -61,7 +62,7 @@ impl KeyStore for MongoBackend {
     }
 
     async fn write_keys(&self, sid: &str, writes: Vec<KeyWrite>) -> StoreResult<()> {
-        self.commit_signal_batch(&key_writes(sid, writes)).await
+        self.commit_signal_batch(&key_writes(sid, writes), &[]).await
     }
 
     async fn list_keys(
@@ -121,12 +122,14 @@ impl MongoBackend {
 
 #[async_trait]
 impl SignalBatchStore for MongoBackend {
-    async fn commit_signal_batch(&self, writes: &[SessionWrite]) -> StoreResult<()> {
+    async fn commit_signal_batch(&self, writes: &[SessionWrite], fences: &[Fence]) -> StoreResult<()> {
         // One write per record (the last one given), split by collection.
         let g = group(writes);
         if g.is_empty() {
             return Ok(());
         }
+        // Not atomic with the writes below (no transactions): see lease.rs.
+        self.check_fences(fences).await?;
         let what = "commit signal writes";
         let sessions = g.session_puts.iter().map(|(sid, a, v)| address_upsert(sid, a, "record", v)).collect();
         let session_deletes = g.session_deletes.iter().map(|(sid, a)| address_id(sid, a)).collect();

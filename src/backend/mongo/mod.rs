@@ -24,6 +24,7 @@ mod caches;
 mod collections;
 mod docs;
 mod keys;
+mod lease;
 mod mailbox;
 pub mod options;
 mod retry;

@@ -240,7 +240,7 @@ impl RetryStore for MongoBackend {
 }
 
 /// A write rejected because the `_id` exists (a concurrent insert won).
-fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
+pub(super) fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
     use mongodb::error::{ErrorKind, WriteFailure};
     match err.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == super::bulk::DUPLICATE_KEY,

@@ -673,8 +673,8 @@ async fn a_signal_batch_spans_sessions_and_collections() {
         w("s1", SignalWrite::Session { address: addr("a", 1), record: Some(vec![6]) }),
         w("s1", SignalWrite::Key(KeyWrite { kind: "k".into(), id: "x".into(), value: None })),
     ];
-    b.commit_signal_batch(&batch).await.unwrap();
-    b.commit_signal_batch(&[]).await.unwrap();
+    b.commit_signal_batch(&batch, &[]).await.unwrap();
+    b.commit_signal_batch(&[], &[]).await.unwrap();
     assert_eq!(b.get_sessions("s1", &[addr("a", 1)]).await.unwrap(), vec![Some(vec![6])]);
     assert_eq!(b.get_sessions("s2", &[addr("a", 1), addr("gone", 1)]).await.unwrap(), vec![Some(vec![2]), None]);
     assert_eq!(b.get_remote_identities("s1", &[addr("a", 1)]).await.unwrap(), vec![Some(vec![3])]);

@@ -11,6 +11,7 @@ use super::rows::{address, chunks_by_size, col, padded, Query};
 use super::sql::Multi;
 use super::{check_sid, is_retryable, read_err, write_err, MysqlBackend};
 use crate::domain::keys::{text_from_bytes, KeyStore, KeyWrite, MAX_LIST_PAGE};
+use crate::domain::lease::Fence;
 use crate::domain::signal_batch::{group, key_writes, Grouped, SessionWrite, SignalBatchStore};
 use crate::domain::{Blob, SignalAddress, StoreError, StoreResult};
 
@@ -131,7 +132,7 @@ impl MysqlBackend {
 
 #[async_trait]
 impl SignalBatchStore for MysqlBackend {
-    async fn commit_signal_batch(&self, writes: &[SessionWrite]) -> StoreResult<()> {
+    async fn commit_signal_batch(&self, writes: &[SessionWrite], fences: &[Fence]) -> StoreResult<()> {
         let what = "commit signal writes";
         for w in writes {
             check_sid(&w.sid)?;
@@ -143,6 +144,11 @@ impl SignalBatchStore for MysqlBackend {
         let pool = self.pool().await?;
         retrying!(async {
             let mut tx = pool.begin().await.map_err(fail(what))?;
+            if let Err(e) = self.check_fences_in(&mut tx, fences).await {
+                // Now, not when the pool next uses the connection: the share locks go with it.
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
             self.apply_grouped(&mut tx, &g).await?;
             tx.commit().await.map_err(fail(what))
         })
@@ -168,7 +174,7 @@ impl KeyStore for MysqlBackend {
     }
 
     async fn write_keys(&self, sid: &str, writes: Vec<KeyWrite>) -> StoreResult<()> {
-        self.commit_signal_batch(&key_writes(sid, writes)).await
+        self.commit_signal_batch(&key_writes(sid, writes), &[]).await
     }
 
     async fn list_keys(

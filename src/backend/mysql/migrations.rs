@@ -327,6 +327,19 @@ pub fn migrations(t: &Tables) -> Vec<Migration> {
                 t.messages
             )),
         },
+        Migration {
+            version: 8,
+            name: "session_leases",
+            // One row per session ever owned; a release keeps it, so tokens are never reused.
+            statements: vec![create(
+                &t.session_leases,
+                &format!(
+                    "{SID}, token BIGINT NOT NULL, owner VARCHAR(255) NOT NULL, host VARCHAR(255) NOT NULL,
+                     pid BIGINT NOT NULL, expires_at_ms BIGINT NOT NULL, PRIMARY KEY (session_id)"
+                ),
+            )],
+            done_if: None,
+        },
     ]
 }
 
@@ -419,6 +432,7 @@ fn checks(t: &Tables) -> Vec<(&str, &'static str)> {
         ),
         (&t.message_secrets, "session_id, message_id, message_h, secret, sender_jid, expires_at_ms"),
         (&t.adapter_keys, "session_id, type_h, key_type, key_id, value"),
+        (&t.session_leases, "session_id, token, owner, host, pid, expires_at_ms"),
     ]
 }
 

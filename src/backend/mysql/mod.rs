@@ -41,6 +41,7 @@ mod app_state;
 mod auth;
 mod caches;
 mod keys;
+mod lease;
 mod mailbox;
 mod migrations;
 mod retry;
@@ -79,6 +80,7 @@ pub struct MysqlBackend {
     connect: MySqlConnectOptions,
     tables: Tables,
     sql: Sql,
+    lease_sql: lease::LeaseSql,
     pool: OnceCell<MySqlPool>,
     closed: AtomicBool,
     cleanup_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -123,12 +125,14 @@ impl MysqlBackend {
             .statement_cache_capacity(128);
         let tables = Tables::new(&options.table_prefix);
         let sql = Sql::new(&tables);
+        let lease_sql = lease::LeaseSql::new(&tables.session_leases);
         Ok(Self {
             events: crate::events::Events::new("mysql"),
             options,
             connect,
             tables,
             sql,
+            lease_sql,
             pool: OnceCell::new(),
             closed: AtomicBool::new(false),
             cleanup_task: Mutex::new(None),

@@ -43,6 +43,7 @@ pub struct Tables {
     pub message_secrets: String,
     pub chat_metadata: String,
     pub adapter_keys: String,
+    pub session_leases: String,
     pub prefix: String,
 }
 
@@ -74,13 +75,14 @@ impl Tables {
             message_secrets: t("message_secrets_cache"),
             chat_metadata: t("chat_metadata_cache"),
             adapter_keys: t("adapter_keys"),
+            session_leases: t("session_leases"),
             prefix: prefix.to_owned(),
         }
     }
 
     /// Every data table (the migrations table last).
     #[cfg(test)]
-    pub fn all(&self) -> [&str; 24] {
+    pub fn all(&self) -> [&str; 25] {
         [
             &self.auth,
             &self.signal_meta,
@@ -105,6 +107,7 @@ impl Tables {
             &self.message_secrets,
             &self.chat_metadata,
             &self.adapter_keys,
+            &self.session_leases,
             &self.migrations,
         ]
     }

@@ -23,7 +23,7 @@ use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::{Backend, KeyPair, SignalAddress};
 use crate::error::ErrorCode;
 
-const MIGRATIONS: i64 = 7;
+const MIGRATIONS: i64 = 8;
 
 fn url() -> String {
     std::env::var("WASTORE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())

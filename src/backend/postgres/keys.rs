@@ -8,6 +8,7 @@ use sqlx::{Postgres, Transaction};
 use super::rows::{address, col};
 use super::{check, check_all, read_err, write_err, PostgresBackend};
 use crate::domain::keys::{text_from_bytes, KeyStore, KeyWrite, MAX_LIST_PAGE};
+use crate::domain::lease::Fence;
 use crate::domain::signal_batch::{group, key_writes, Grouped, SessionWrite, SignalBatchStore};
 use crate::domain::{Blob, SignalAddress, StoreResult};
 
@@ -132,13 +133,18 @@ fn check_batch(writes: &[SessionWrite]) -> StoreResult<()> {
 
 #[async_trait]
 impl SignalBatchStore for PostgresBackend {
-    async fn commit_signal_batch(&self, writes: &[SessionWrite]) -> StoreResult<()> {
+    async fn commit_signal_batch(&self, writes: &[SessionWrite], fences: &[Fence]) -> StoreResult<()> {
         check_batch(writes)?;
         let g = group(writes);
         if g.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin("commit signal writes").await?;
+        if let Err(e) = self.check_fences_in(&mut tx, fences).await {
+            // Now, not when the pool next uses the connection: the share locks go with it.
+            let _ = tx.rollback().await;
+            return Err(e);
+        }
         self.apply_grouped(&mut tx, &g).await?;
         tx.commit().await.map_err(write_err("commit signal writes"))
     }
@@ -163,7 +169,7 @@ impl KeyStore for PostgresBackend {
     }
 
     async fn write_keys(&self, sid: &str, writes: Vec<KeyWrite>) -> StoreResult<()> {
-        self.commit_signal_batch(&key_writes(sid, writes)).await
+        self.commit_signal_batch(&key_writes(sid, writes), &[]).await
     }
 
     async fn list_keys(

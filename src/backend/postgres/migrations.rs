@@ -391,6 +391,22 @@ pub fn migrations(t: &Tables) -> Vec<Migration> {
                 t.adapter_keys
             )],
         },
+        Migration {
+            version: 7,
+            name: "session_leases",
+            // One row per session ever owned; a release keeps it, so tokens are never reused.
+            statements: vec![format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+                    session_id TEXT NOT NULL PRIMARY KEY,
+                    token BIGINT NOT NULL,
+                    owner TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    pid BIGINT NOT NULL,
+                    expires_at_ms BIGINT NOT NULL
+                )",
+                t.session_leases
+            )],
+        },
     ]
 }
 
@@ -515,6 +531,7 @@ fn expected_columns(t: &Tables) -> Vec<(&str, &'static str)> {
         (&t.device_list, "session_id, user_jid, alt_user_jid, device_jids_json, updated_at_ms, expires_at_ms, seq"),
         (&t.message_secrets, "session_id, message_id, secret, sender_jid, expires_at_ms"),
         (&t.adapter_keys, "session_id, key_type, key_id, value"),
+        (&t.session_leases, "session_id, token, owner, host, pid, expires_at_ms"),
     ]
 }
 

@@ -14,6 +14,7 @@ mod app_state;
 mod auth;
 mod caches;
 mod keys;
+mod lease;
 mod mailbox;
 mod migrations;
 mod retry;
@@ -47,6 +48,7 @@ pub struct PostgresBackend {
     connect: PgConnectOptions,
     tables: Tables,
     sql: Sql,
+    lease_sql: lease::LeaseSql,
     pool: OnceCell<PgPool>,
     closed: AtomicBool,
     cleanup: Mutex<Option<JoinHandle<()>>>,
@@ -79,12 +81,14 @@ impl PostgresBackend {
             .statement_cache_capacity(256);
         let tables = Tables::new(&options.table_prefix);
         let sql = Sql::new(&tables);
+        let lease_sql = lease::LeaseSql::new(&tables.session_leases);
         Ok(Self {
             events: crate::events::Events::new("postgres"),
             options,
             connect,
             tables,
             sql,
+            lease_sql,
             pool: OnceCell::new(),
             closed: AtomicBool::new(false),
             cleanup: Mutex::new(None),

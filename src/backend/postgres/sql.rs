@@ -45,6 +45,7 @@ pub struct Tables {
     pub message_secrets: String,
     pub chat_metadata: String,
     pub adapter_keys: String,
+    pub session_leases: String,
 }
 
 impl Tables {
@@ -76,6 +77,7 @@ impl Tables {
             message_secrets: t("message_secrets_cache"),
             chat_metadata: t("chat_metadata_cache"),
             adapter_keys: t("adapter_keys"),
+            session_leases: t("session_leases"),
         }
     }
 
@@ -106,6 +108,7 @@ impl Tables {
             &self.message_secrets,
             &self.chat_metadata,
             &self.adapter_keys,
+            &self.session_leases,
             &self.migrations,
         ]
     }

@@ -23,7 +23,7 @@ use crate::domain::threads::{StoredThread, ThreadStore};
 use crate::domain::{Backend, CacheTtls, KeyPair, SignalAddress};
 use crate::error::ErrorCode;
 
-const MIGRATIONS: i64 = 6;
+const MIGRATIONS: i64 = 7;
 const PREFIX_TAG: &str = "t";
 
 fn url() -> String {

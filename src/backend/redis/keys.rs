@@ -16,6 +16,7 @@ use super::scripts::lua;
 use super::values::{array, opt_bytes, utf8};
 use super::RedisBackend;
 use crate::domain::keys::{KeyStore, KeyWrite, MAX_LIST_PAGE};
+use crate::domain::lease::Fence;
 use crate::domain::signal_batch::{SessionWrite, SignalBatchStore, SignalWrite};
 use crate::domain::{Blob, StoreResult};
 use crate::error::{ErrorCode, StoreError};
@@ -160,8 +161,9 @@ impl KeyStore for RedisBackend {
 
 #[async_trait]
 impl SignalBatchStore for RedisBackend {
-    /// One `MULTI`/`EXEC` for every write of every session, in order (later duplicates win).
-    async fn commit_signal_batch(&self, writes: &[SessionWrite]) -> StoreResult<()> {
+    /// One `MULTI`/`EXEC` for every write of every session, in order (later
+    /// duplicates win); with fences, one script that checks them first.
+    async fn commit_signal_batch(&self, writes: &[SessionWrite], fences: &[Fence]) -> StoreResult<()> {
         let mut pipe = redis::pipe();
         pipe.atomic();
         for w in writes {
@@ -188,6 +190,9 @@ impl SignalBatchStore for RedisBackend {
                 }
                 SignalWrite::Key(write) => self.queue_key_write(&mut pipe, &self.space(Area::Keys, &w.sid), write),
             }
+        }
+        if !fences.is_empty() && !pipe.is_empty() {
+            return self.fenced("commit a signal batch", &pipe, fences).await;
         }
         self.pipe(ErrorCode::WriteFailed, "commit a signal batch", &pipe)
             .await

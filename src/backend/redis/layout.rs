@@ -35,11 +35,13 @@ pub enum Area {
     DeviceList,
     MessageSecret,
     Keys,
+    /// Session leases (ownership mode).
+    Lease,
 }
 
 /// Every area's tag, in [`Area`] order.
-pub const TAGS: [&str; 17] = [
-    "auth", "sig", "pk", "ses", "idn", "sk", "as", "pt", "msg", "thr", "ct", "rt", "gm", "cm", "dl", "ms", "ky",
+pub const TAGS: [&str; 18] = [
+    "auth", "sig", "pk", "ses", "idn", "sk", "as", "pt", "msg", "thr", "ct", "rt", "gm", "cm", "dl", "ms", "ky", "ls",
 ];
 
 impl Area {

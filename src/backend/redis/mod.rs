@@ -19,6 +19,7 @@ mod auth;
 mod caches;
 mod keys;
 mod layout;
+mod lease;
 mod mailbox;
 mod options;
 mod retry;

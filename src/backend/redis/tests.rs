@@ -1195,8 +1195,8 @@ async fn a_signal_batch_commits_every_session_in_one_transaction() {
             },
         ),
     ];
-    b.commit_signal_batch(&writes).await.unwrap();
-    b.commit_signal_batch(&[]).await.unwrap();
+    b.commit_signal_batch(&writes, &[]).await.unwrap();
+    b.commit_signal_batch(&[], &[]).await.unwrap();
     assert_eq!(
         b.get_sessions(&s1, std::slice::from_ref(&a)).await.unwrap(),
         vec![Some(vec![2])],

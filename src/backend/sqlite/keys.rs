@@ -9,18 +9,24 @@ use async_trait::async_trait;
 use super::rows::{address, col, padded};
 use super::{read_err, write_err, SqliteBackend};
 use crate::domain::keys::{text_from_bytes, KeyStore, KeyWrite, MAX_LIST_PAGE};
+use crate::domain::lease::Fence;
 use crate::domain::signal_batch::{group, key_writes, SessionWrite, SignalBatchStore};
 use crate::domain::{Blob, StoreResult};
 
 #[async_trait]
 impl SignalBatchStore for SqliteBackend {
-    async fn commit_signal_batch(&self, writes: &[SessionWrite]) -> StoreResult<()> {
+    async fn commit_signal_batch(&self, writes: &[SessionWrite], fences: &[Fence]) -> StoreResult<()> {
         let what = "commit signal writes";
         let g = group(writes);
         if g.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin(what).await?;
+        if let Err(e) = self.check_fences_in(&mut tx, fences).await {
+            // Now, not when the pool next uses the connection: the write lock goes with it.
+            let _ = tx.rollback().await;
+            return Err(e);
+        }
         for (sid, a) in &g.session_deletes {
             let (user, server, device) = address(a);
             let q = sqlx::query(&self.sql.sess_delete)
@@ -95,7 +101,7 @@ impl KeyStore for SqliteBackend {
     }
 
     async fn write_keys(&self, sid: &str, writes: Vec<KeyWrite>) -> StoreResult<()> {
-        self.commit_signal_batch(&key_writes(sid, writes)).await
+        self.commit_signal_batch(&key_writes(sid, writes), &[]).await
     }
 
     async fn list_keys(

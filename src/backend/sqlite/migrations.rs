@@ -459,6 +459,23 @@ pub fn migrations(t: &TableNames) -> Vec<Migration> {
             )],
             checks: vec![(t.adapter_keys.clone(), "session_id, key_type, key_id, value")],
         },
+        Migration {
+            version: 7,
+            name: "session_leases",
+            // One row per session ever owned; a release keeps it, so tokens are never reused.
+            statements: vec![format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+                    session_id TEXT NOT NULL PRIMARY KEY,
+                    token INTEGER NOT NULL,
+                    owner TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    expires_at_ms INTEGER NOT NULL
+                )",
+                t.session_leases
+            )],
+            checks: vec![(t.session_leases.clone(), "session_id, token, owner, host, pid, expires_at_ms")],
+        },
     ]
 }
 

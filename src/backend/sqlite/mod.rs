@@ -13,6 +13,7 @@ mod app_state;
 mod auth;
 mod caches;
 mod keys;
+mod lease;
 mod mailbox;
 mod migrations;
 mod options;
@@ -48,6 +49,7 @@ pub struct SqliteBackend {
     events: crate::events::Events,
     options: ResolvedOptions,
     sql: Sql,
+    lease_sql: lease::LeaseSql,
     pools: OnceCell<Pools>,
     closed: AtomicBool,
 }
@@ -66,7 +68,8 @@ impl SqliteBackend {
         let options = ResolvedOptions::resolve(options)?;
         let sql = Sql::new(&options.tables);
         let events = crate::events::Events::new("sqlite");
-        Ok(Self { events, options, sql, pools: OnceCell::new(), closed: AtomicBool::new(false) })
+        let lease_sql = lease::LeaseSql::new(&options.tables.session_leases);
+        Ok(Self { events, options, sql, lease_sql, pools: OnceCell::new(), closed: AtomicBool::new(false) })
     }
 
     /// The database path as configured.

@@ -32,7 +32,7 @@ pub const ALLOWED_PRAGMAS: [&str; 7] =
 
 /// Logical table names (the `tableNames` keys); each default SQL name is the key itself.
 /// They follow zapo's SQLite table names so overrides carry over.
-pub const TABLE_KEYS: [&str; 24] = [
+pub const TABLE_KEYS: [&str; 25] = [
     "wastore_migrations",
     "auth_credentials",
     "signal_meta",
@@ -57,6 +57,7 @@ pub const TABLE_KEYS: [&str; 24] = [
     "message_secrets_cache",
     "chat_metadata_cache",
     "adapter_keys",
+    "session_leases",
 ];
 
 /// The resolved SQL name of every table.
@@ -86,6 +87,7 @@ pub struct TableNames {
     pub message_secrets: String,
     pub chat_metadata: String,
     pub adapter_keys: String,
+    pub session_leases: String,
 }
 
 impl Default for TableNames {
@@ -128,6 +130,7 @@ impl TableNames {
             message_secrets: s(),
             chat_metadata: s(),
             adapter_keys: s(),
+            session_leases: s(),
         }
     }
 
@@ -157,12 +160,13 @@ impl TableNames {
             "message_secrets_cache" => &mut self.message_secrets,
             "chat_metadata_cache" => &mut self.chat_metadata,
             "adapter_keys" => &mut self.adapter_keys,
+            "session_leases" => &mut self.session_leases,
             _ => return None,
         })
     }
 
     /// Every SQL name, in [`TABLE_KEYS`] order.
-    pub fn all(&self) -> [&str; 24] {
+    pub fn all(&self) -> [&str; 25] {
         [
             &self.migrations,
             &self.auth,
@@ -188,6 +192,7 @@ impl TableNames {
             &self.message_secrets,
             &self.chat_metadata,
             &self.adapter_keys,
+            &self.session_leases,
         ]
     }
 

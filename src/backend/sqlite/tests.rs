@@ -20,7 +20,7 @@ use crate::domain::signal::{RegistrationInfo, SignalStore};
 use crate::domain::{Backend, CacheTtls, KeyPair, SignalAddress};
 use crate::error::ErrorCode;
 
-const MIGRATIONS: i64 = 6;
+const MIGRATIONS: i64 = 7;
 
 fn options(path: &str) -> SqliteOptions {
     SqliteOptions { path: path.to_owned(), ..Default::default() }

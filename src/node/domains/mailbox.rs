@@ -10,15 +10,15 @@ use crate::domain::threads::{StoredThread, ThreadStore as ThreadDomain};
 use crate::error::{StoreError, StoreResult};
 
 use crate::node::errors::Reply;
-use crate::node::input::{Arg, FromJs, Id, In, Num};
+use crate::node::input::{Arg, FromJs, Id, In, Limit};
 use crate::node::records_out::{JsPrivacyToken, JsStoredContact, JsStoredMessage, JsStoredThread};
 
 /// A `limit` argument: a positive integer, or the default when omitted.
-fn limit(value: Option<Num>, default: u32) -> StoreResult<u32> {
+fn limit(value: Option<Limit>, default: u32) -> StoreResult<u32> {
     match value {
         None => Ok(default),
-        Some(Num(n)) if n.fract() == 0.0 && n >= 1.0 => Ok(n.min(u32::MAX as f64) as u32),
-        Some(Num(n)) => Err(StoreError::invalid_argument(format!("limit must be a positive integer, got {n}"))),
+        Some(Limit(n)) if n.fract() == 0.0 && n >= 1.0 => Ok(n.min(u32::MAX as f64) as u32),
+        Some(Limit(n)) => Err(StoreError::invalid_argument(format!("limit must be a positive integer, got {n}"))),
     }
 }
 
@@ -54,7 +54,7 @@ impl PrivacyTokenStore {
 
 /// `{ limit?, cursor?, beforeTimestampMs? }` of `listPageByThread` and `deleteByThread`.
 pub struct PageOptions {
-    limit: Option<Num>,
+    limit: Option<Limit>,
     start: PageStart,
 }
 
@@ -66,7 +66,7 @@ impl FromJs for PageOptions {
         }
         let o = input.clone().object()?;
         let limit = o.field("limit")?;
-        let limit = if limit.is_nullish() { None } else { Some(Num(limit.number()?)) };
+        let limit = if limit.is_nullish() { None } else { Some(Limit(limit.number()?)) };
         let (cursor, before) = (o.field("cursor")?, o.field("beforeTimestampMs")?);
         let start = match (cursor.is_nullish(), before.is_nullish()) {
             (true, true) => PageStart::Newest,
@@ -129,7 +129,7 @@ impl MessageStore {
     pub async fn list_by_thread(
         &self,
         thread_jid: Arg<Id>,
-        limit_arg: Arg<Option<Num>>,
+        limit_arg: Arg<Option<Limit>>,
         before: Arg<Option<crate::node::input::Int>>,
     ) -> Result<Reply<Vec<JsStoredMessage>>> {
         let limit = match limit(limit_arg.0, 50) {
@@ -225,7 +225,7 @@ impl ThreadStore {
 
     /// At most `limit` (default 100) threads, in no defined order.
     #[napi(ts_args_type = "limit?: number", ts_return_type = "Promise<StoredThreadRecord[]>")]
-    pub async fn list(&self, limit_arg: Arg<Option<Num>>) -> Result<Reply<Vec<JsStoredThread>>> {
+    pub async fn list(&self, limit_arg: Arg<Option<Limit>>) -> Result<Reply<Vec<JsStoredThread>>> {
         let limit = match limit(limit_arg.0, 100) {
             Ok(l) => l,
             Err(e) => return Ok(Reply::store(Err(e))),

@@ -54,7 +54,7 @@ macro_rules! domain_class {
             #[napi(ts_return_type = "Promise<void>")]
             pub fn destroy(&self, env: &napi::Env) -> napi::Result<$crate::node::js_ref::Raw> {
                 self.h.destroy();
-                self.h.spawn(env, |_, _| async move { Ok(()) })
+                self.h.resolved(env)
             }
         }
     };

@@ -11,7 +11,7 @@ use crate::domain::pre_key::{PreKey, PreKeyStore as PreKeyDomain};
 use crate::error::StoreError;
 
 use crate::node::errors::{to_napi, Failure, Reply};
-use crate::node::input::{Arg, Bool, FromJs, In, KeyId, Num};
+use crate::node::input::{Arg, Bool, Count, FromJs, In, KeyId, Num};
 use crate::node::records_out::{batch, JsPreKey};
 
 /// Upper bound for one `getOrGenPreKeys` call (WhatsApp uploads batches of tens).
@@ -123,7 +123,7 @@ impl PreKeyStore {
         ts_args_type = "count: number, generator: (keyId: number) => PreKeyRecord | Promise<PreKeyRecord>",
         ts_return_type = "Promise<PreKeyRecord[]>"
     )]
-    pub async fn get_or_gen_pre_keys(&self, count: Arg<Num>, generator: Generator) -> Result<Reply<Vec<JsPreKey>>> {
+    pub async fn get_or_gen_pre_keys(&self, count: Arg<Count>, generator: Generator) -> Result<Reply<Vec<JsPreKey>>> {
         let r = self.get_or_gen(count.0 .0, generator).await;
         Ok(Reply(r.map(|keys| keys.into_iter().map(Into::into).collect())))
     }

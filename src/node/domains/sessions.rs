@@ -155,7 +155,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::has(env, cache, vec![address.0], true);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -175,7 +175,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::has(env, cache, addresses.0, false);
         }
         self.h
@@ -186,7 +186,7 @@ impl SessionStore {
     /// absent, `undefined` when the cache cannot answer alone (then call `getSession`).
     #[napi(skip_typescript)]
     pub fn peek_session(&self, env: &Env, user: Unknown, server: Unknown, device: Unknown) -> Result<Raw> {
-        let (Some(cache), Some(address)) = (&self.h.cache, peek_address(env, &user, &server, &device)) else {
+        let (Some(cache), Some(address)) = (self.h.fast_cache(), peek_address(env, &user, &server, &device)) else {
             return undefined(env);
         };
         if self.h.gate.is_closed() {
@@ -212,7 +212,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return self.get(env, cache, vec![address.0], true);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -235,7 +235,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return self.get(env, cache, addresses.0, false);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -257,7 +257,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return self.put(env, cache, vec![(address.0, Some((record.0, session.raw())))]);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -282,7 +282,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return self.put(
                 env,
                 cache,
@@ -300,7 +300,7 @@ impl SessionStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return self.put(env, cache, vec![(address.0, None)]);
         }
         self.h
@@ -354,7 +354,7 @@ impl IdentityStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::get(env, cache, vec![address.0], true);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -375,7 +375,7 @@ impl IdentityStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::get(env, cache, addresses.0, false);
         }
         self.h.spawn(env, |s, sid| async move {
@@ -401,7 +401,7 @@ impl IdentityStore {
             return r;
         }
         let entries = vec![(address.0, identity_key.0 .0)];
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::put(env, cache, entries);
         }
         self.h.spawn(
@@ -419,7 +419,7 @@ impl IdentityStore {
             return r;
         }
         let entries: Vec<(SignalAddress, Vec<u8>)> = entries.0.into_iter().map(|e| (e.0, e.1)).collect();
-        if let Some(cache) = &self.h.cache {
+        if let Some(cache) = self.h.fast_cache() {
             return Self::put(env, cache, entries);
         }
         self.h.spawn(
@@ -445,7 +445,7 @@ impl SenderKeyStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        let Some(cache) = self.h.cache.as_ref() else {
+        let Some(cache) = self.h.fast_cache() else {
             return self
                 .h
                 .spawn(env, |s, sid| async move { s.upsert_sender_key(&sid, parsed).await });
@@ -467,7 +467,7 @@ impl SenderKeyStore {
     #[napi(skip_typescript)]
     pub fn peek_device_sender_key(&self, env: &Env, group_id: Unknown, user: Unknown, server: Unknown, device: Unknown) -> Result<Raw> {
         let group = crate::node::input::quick_string(env.raw(), group_id.raw());
-        let (Some(cache), Some(group), Some(sender)) = (&self.h.cache, group, peek_address(env, &user, &server, &device)) else {
+        let (Some(cache), Some(group), Some(sender)) = (self.h.fast_cache(), group, peek_address(env, &user, &server, &device)) else {
             return undefined(env);
         };
         if self.h.gate.is_closed() {
@@ -492,7 +492,7 @@ impl SenderKeyStore {
         if let Some(r) = closed(env, &self.h.gate) {
             return r;
         }
-        let Some(cache) = self.h.cache.as_ref() else {
+        let Some(cache) = self.h.fast_cache() else {
             return self.h.spawn(env, |s, sid| async move {
                 Ok(s.get_device_sender_key(&sid, &group_id.0 .0, &sender.0)
                     .await?
