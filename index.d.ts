@@ -40,6 +40,7 @@ export type StoreErrorCode =
   | 'STORE_CORRUPTED'
   | 'STORE_CLOSED'
   | 'STORE_FLUSH_HALTED'
+  | 'STORE_DECRYPT_FAILED'
   | 'STORE_SESSION_LOCKED'
   | 'STORE_VALUE_TOO_LARGE'
 
@@ -90,7 +91,13 @@ export interface CacheTtlOptions {
   messageSecretMs?: number
 }
 
-/** A pino-compatible logger. */
+/**
+ * A pino-compatible logger. wastore calls `child({ component: 'wastore' })`
+ * once, `child({ sessionId, domain })` per event that has them, then
+ * `[level](fields, message)` with `fields.event` naming the event (see the
+ * README's "Logger events"). Missing methods are skipped; what a method
+ * throws is dropped (and counted in `metrics()`).
+ */
 export interface StoreLogger {
   trace?(...args: unknown[]): void
   debug?(...args: unknown[]): void
@@ -181,7 +188,29 @@ export interface CreateStoreOptions {
     /** How often it is renewed (default leaseMs / 3; below leaseMs). */
     renewMs?: number
   }
+  /** Receives structured events (slow operations, flush retries and failures, migrations, leases) from every backend that has no logger of its own. */
   logger?: StoreLogger
+  /** Domain calls taking at least this long emit `slowOperation` (default 250; 0 reports every call). */
+  slowOperationThresholdMs?: number
+  /**
+   * Encryption at rest (AES-256-GCM) of auth credentials and Signal key
+   * material in every backend of `backends`. A key is 32 bytes: a
+   * Buffer/Uint8Array, 64 hex characters or base64. Give one `key`, or a key
+   * ring `keys` with the id of the `current` (encrypting) key; the others
+   * still decrypt. See the README's "Security" section.
+   */
+  encryption?: EncryptionOptions
+}
+
+/** One 32-byte key: Buffer/Uint8Array, 64 hex characters, or base64. */
+export type EncryptionKey = Uint8Array | string
+
+export type EncryptionOptions = (
+  | { key: EncryptionKey; keys?: never; current?: never }
+  | { keys: Record<string, EncryptionKey>; current: string; key?: never }
+) & {
+  /** Read values stored before encryption was turned on as they are (default true); `false` fails them with `STORE_DECRYPT_FAILED`. */
+  allowPlaintext?: boolean
 }
 
 export interface SqliteStoreOptions {
@@ -193,11 +222,14 @@ export interface SqliteStoreOptions {
   tableNames?: Record<string, string>
   cacheTtlMs?: CacheTtlOptions
   logger?: StoreLogger
+  slowOperationThresholdMs?: number
 }
 
 export interface MemoryStoreOptions {
   limits?: MemoryLimits
   cacheTtlMs?: CacheTtlOptions
+  logger?: StoreLogger
+  slowOperationThresholdMs?: number
 }
 
 /** Connection pool settings of the server backends (zapo's `pool`, pg `PoolConfig` / mysql2 `PoolOptions` names). */
@@ -235,6 +267,7 @@ export interface ServerStoreOptions {
   /** Periodic deletion of expired cache rows of every session (default interval 60000 ms when given). */
   cleanup?: { enabled?: boolean; intervalMs?: number }
   logger?: StoreLogger
+  slowOperationThresholdMs?: number
 }
 
 export type PostgresStoreOptions = ServerStoreOptions
@@ -281,6 +314,7 @@ export interface RedisStoreOptions {
   cacheTtlMs?: CacheTtlOptions
   storeTtlMs?: StoreTtlOptions
   logger?: StoreLogger
+  slowOperationThresholdMs?: number
 }
 
 /** The MongoClient options wastore honours (names as in the Node driver). */
@@ -319,6 +353,33 @@ export interface MongoStoreOptions {
   collectionPrefix?: string
   cacheTtlMs?: CacheTtlOptions
   logger?: StoreLogger
+  slowOperationThresholdMs?: number
+}
+
+/** `backend.listSessions(options)`: a page of session ids, byte-wise ascending. */
+export interface ListSessionsOptions {
+  /** The last id of the previous page. */
+  after?: string
+  /** 1–10000, default 1000. */
+  limit?: number
+}
+
+/** `backend.exportRecords(sessionId, options)`. */
+export interface ExportRecordsOptions {
+  /** `next` of the previous page. */
+  after?: string
+  /** Records per page, 1–10000, default 1000. */
+  limit?: number
+}
+
+/** `backend.importRecords(lines, options)`. */
+export interface ImportRecordsOptions {
+  /** Write every line into this session instead of the one it names. */
+  sessionId?: string
+  /** Line number of `lines[0]` in its file, for error messages (default 1). */
+  firstLine?: number
+  /** Only decode the lines and report what would be written. */
+  dryRun?: boolean
 }
 
 /**
@@ -468,6 +529,19 @@ export declare class MessageStore {
   /** Newest first (`timestampMs` desc, then id desc); with `beforeTimestampMs`, only older messages. */
   listByThread(threadJid: string, limit?: number, beforeTimestampMs?: number): Promise<StoredMessageRecord[]>
   deleteById(id: string): Promise<number>
+  /**
+   * Exact paging, newest first: `limit` (default 50) messages from the
+   * start, the page after `cursor` (a previous page's `nextCursor`), or the
+   * newest older than `beforeTimestampMs`. Walking every page returns every
+   * message of the thread once, however many share a timestamp.
+   */
+  listPageByThread(threadJid: string, options?: { readonly limit?: number; readonly cursor?: string; readonly beforeTimestampMs?: number }): Promise<StoredMessagePage>
+  /**
+   * Deletes the messages of the thread a walk would return: all of them,
+   * those after `cursor`, or those older than `beforeTimestampMs` (plus the
+   * ones without a timestamp). Resolves to how many were deleted.
+   */
+  deleteByThread(threadJid: string, options?: { readonly cursor?: string; readonly beforeTimestampMs?: number }): Promise<number>
 }
 
 /** r" `preKey`: one-time pre-keys, the next-id counter and the server flag. */
@@ -579,8 +653,21 @@ export declare class SignalStore {
 export declare class Store {
   /** The bundle for `sessionId` (trimmed), built on first use and memoized. */
   session(sessionId: string): StoreSession
+  /**
+   * Re-encrypts every stored secret value (credentials and Signal key
+   * material) with `encryption.current`, `batchSize` records at a time
+   * (default 500), in every backend of this store. Values stored
+   * unencrypted are encrypted too. Every value stays readable meanwhile.
+   */
+  rotateEncryptionKey(options?: { batchSize?: number }): Promise<RotationReport>
   /** Counters of every backend's Signal cache and write-behind queue. */
   stats(): StoreStats
+  /**
+   * Prometheus text exposition (format 0.0.4) of `stats()` and the
+   * operation counters, one `backend` label per backend: serve it as
+   * `text/plain; version=0.0.4` from a `/metrics` endpoint.
+   */
+  metrics(): string
   /**
    * Writes everything pending (within `writeBehind.flushTimeoutMs`), then
    * destroys every session and each backend once. Idempotent.
@@ -598,6 +685,26 @@ export declare class StoreBackend {
   get caches(): { readonly retry: (sessionId: string) => RetryStore; readonly groupMetadata: (sessionId: string) => GroupMetadataStore; readonly chatMetadata: (sessionId: string) => ChatMetadataStore; readonly deviceList: (sessionId: string) => DeviceListStore; readonly messageSecret: (sessionId: string) => MessageSecretStore }
   /** Closes pools and files. Idempotent. */
   destroy(): Promise<void>
+  /**
+   * Ids of the sessions holding data, byte-wise ascending: pass the last
+   * id of a page as `after` for the next one (`limit` 1–10000, default 1000).
+   */
+  listSessions(options?: ListSessionsOptions): Promise<string[]>
+  /** Records (and payload bytes) of every record kind of one session. */
+  countRecords(sessionId: string): Promise<RecordCount[]>
+  /**
+   * One page of a session's records as backup lines (see the README's
+   * backup format), every kind in canonical order.
+   */
+  exportRecords(sessionId: string, options?: ExportRecordsOptions): Promise<ExportPage>
+  /**
+   * Writes backup record lines (each names its session; `sessionId`
+   * renames them all). Re-importing the same lines changes nothing.
+   * `dryRun` only decodes them (and reports what would be written).
+   */
+  importRecords(lines: string[], options?: ImportRecordsOptions): Promise<ImportRecordsReport>
+  /** Deletes every record of one session in every domain of this backend. */
+  clearSession(sessionId: string): Promise<void>
 }
 
 /** One session's bundle of domain stores. */
@@ -676,6 +783,15 @@ export interface AppStateSyncKey {
   fingerprint?: StoredValue
 }
 
+/** The backup format version this build writes and reads. */
+export declare const BACKUP_FORMAT_VERSION: number
+
+/** The first line of a backup file (`{"format":"wastore-backup","version":1}`). */
+export declare function backupHeader(): string
+
+/** The last line of a backup file of `records` record lines. */
+export declare function backupTrailer(records: number): string
+
 export interface ChatMetadataSnapshot {
   chatJid: string
   ephemeralExpiration?: number
@@ -720,6 +836,14 @@ export interface DeviceListSnapshot {
 /** Encodes a value the way wastore stores it (WSV, versioned binary). */
 export declare function encodeValue(value: StoredValue): Uint8Array
 
+/** One page of a session's export. */
+export interface ExportPage {
+  /** Backup record lines (JSON, no newline), in export order. */
+  lines: Array<string>
+  /** Pass as `after` for the next page; `null` when this page ended the export. */
+  next?: string
+}
+
 export interface FlushReport {
   /** Writes that landed during this flush. */
   flushed: number
@@ -742,6 +866,13 @@ export interface GroupMetadataSnapshot {
 export interface GroupSenderKeyList {
   skList: SenderKeyRecord[]
   skDistribList: Array<SenderKeyDistributionRecord>
+}
+
+/** What `importRecords` wrote. */
+export interface ImportRecordsReport {
+  records: number
+  /** The sessions written to, in first-seen order. */
+  sessions: Array<string>
 }
 
 /** The input limits in force (bytes, elements). */
@@ -776,6 +907,17 @@ export interface PrivacyTokenRecord {
   updatedAtMs: number
 }
 
+/** Records and payload bytes of one record kind of a session. */
+export interface RecordCount {
+  /** The record kind (`session`, `preKey`, `message`, …; the `kind` of backup lines). */
+  kind: string
+  /** The domain holding it (`session`, `preKey`, `messages`, …). */
+  domain: string
+  records: number
+  /** Bytes of the records' binary values; `null` where the backend cannot sum them cheaply (Redis). */
+  bytes?: number
+}
+
 export interface RegistrationInfo {
   registrationId: number
   identityKeyPair: KeyPair
@@ -796,6 +938,18 @@ export interface RetryOutboundMessageRecord {
 export interface RetryRequesterStatus {
   eligible: boolean
   delivered: boolean
+}
+
+/** What `store.rotateEncryptionKey()` did. */
+export interface RotationReport {
+  /** Sessions walked, over every backend. */
+  sessions: number
+  /** Records holding a secret value that were read. */
+  records: number
+  /** Records re-encrypted with the current key (the others had it already). */
+  reencrypted: number
+  /** Of those, records that were stored unencrypted. */
+  fromPlaintext: number
 }
 
 export interface SenderKeyDistributionRecord {
@@ -865,6 +1019,14 @@ export interface StoredContactRecord {
   phoneNumber?: string
   username?: string
   lastUpdatedMs: number
+}
+
+/** One page of `listPageByThread`. */
+export interface StoredMessagePage {
+  /** Newest first; ties of one timestamp in a fixed order; messages without a timestamp last. */
+  messages: StoredMessageRecord[]
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string
 }
 
 export interface StoredMessageRecord {

@@ -122,4 +122,10 @@ describe('examples', () => {
     const out = run('baileys-bot.mjs', ['--offline'], { STORE: `sqlite:${path.join(tmp, 'bot.db')}`, SESSION: 'bot' })
     assert.deepEqual(out, { ok: true, received: 'ping', reply: 'pong', back: 'pong', afterRestart: 'pong' })
   })
+
+  it('zaileys-wiring.js --offline: the zaileys stores on SQLite, bind() events, a restart, exact paging', () => {
+    const out = run('zaileys-wiring.js', ['--offline'], { SQLITE_PATH: path.join(tmp, 'zaileys.db'), SESSION: 'z' })
+    // 250 synced, one deleted; 10 per second, so the walk crosses ties on every page.
+    assert.deepEqual(out, { registrationId: 4242, preKeys: 1, chat: 'example group', messages: 249, pages: 7, status: 4 })
+  })
 })

@@ -79,12 +79,24 @@ rust_pass=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$cargo_log" 
 step "node --test __test__/"
 # A directory argument makes Node 20 run every *.test.{js,mjs,cjs} (and test-*.js,
 # *_test.js, test.js) under it, recursively; helpers with other names are not run.
+# The outage tests stop and start shared servers, so they run on their own
+# afterwards, never beside another test file.
+fault_setting="${WASTORE_FAULT_TESTS:-1}"
 set +e
-node --test __test__/ 2>&1 | tee "$node_log"
+WASTORE_FAULT_TESTS=0 node --test __test__/ 2>&1 | tee "$node_log"
 node_rc=${PIPESTATUS[0]}
 set -e
 pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$node_log" | tail -n1)
 failn=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$node_log" | tail -n1)
+if [ "$node_rc" -eq 0 ] && [ "$fault_setting" != "0" ]; then
+  step "node --test __test__/faults.test.js (server outages)"
+  set +e
+  node --test __test__/faults.test.js 2>&1 | tee "$node_log"
+  node_rc=${PIPESTATUS[0]}
+  set -e
+  pass=$(( ${pass:-0} + $(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$node_log" | tail -n1) ))
+  failn=$(( ${failn:-0} + $(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$node_log" | tail -n1) ))
+fi
 
 elapsed=$(( $(date +%s) - START ))
 if [ "$node_rc" -ne 0 ]; then

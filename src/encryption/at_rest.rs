@@ -163,7 +163,7 @@ async fn write_all(b: &EncryptedBackend, s: &Secrets) {
             write: SignalWrite::Key(KeyWrite { kind: "session".into(), id: "bob.0".into(), value: Some(wsv(&s.batch_key)) }),
         },
     ];
-    b.commit_signal_batch(&batch).await.unwrap();
+    b.commit_signal_batch(&batch, &[]).await.unwrap();
 }
 
 /// Every value reads back as written.

@@ -173,7 +173,6 @@ export interface CreateStoreOptions {
     /** Most records per backend call (default 250). */
     maxBatchSize?: number
   }
-  /** Receives structured events (slow operations, flush retries and failures, migrations, leases) from every backend that has no logger of its own. */
   /**
    * One process per session id. `'exclusive'`: a session first takes a lease
    * on its id in each backend it writes to, renews it every `renewMs`, and
@@ -189,6 +188,7 @@ export interface CreateStoreOptions {
     /** How often it is renewed (default leaseMs / 3; below leaseMs). */
     renewMs?: number
   }
+  /** Receives structured events (slow operations, flush retries and failures, migrations, leases) from every backend that has no logger of its own. */
   logger?: StoreLogger
   /** Domain calls taking at least this long emit `slowOperation` (default 250; 0 reports every call). */
   slowOperationThresholdMs?: number
