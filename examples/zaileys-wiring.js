@@ -22,7 +22,15 @@ async function offline() {
   let db = createSqliteStore({ path: file })
   let auth = createZaileysAuthStore(db, id)
   let store = createZaileysMessageStore(db, id)
-  await auth.creds.writeCreds({ registrationId: 4242, me: { id: '5511999999999:1@s.whatsapp.net' } })
+  // A connected client writes Baileys' creds (initAuthCreds() and later updates); this is their shape.
+  const pair = (n) => ({ private: Buffer.alloc(32, n), public: Buffer.alloc(32, n + 1) })
+  await auth.creds.writeCreds({
+    registrationId: 4242,
+    noiseKey: pair(1),
+    signedIdentityKey: pair(3),
+    signedPreKey: { keyPair: pair(5), signature: Buffer.alloc(64, 7), keyId: 1 },
+    me: { id: '5511999999999:1@s.whatsapp.net' }
+  })
   await auth.signal.write({ 'pre-key': { 1: { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 2) } } })
 
   // What a connected socket emits: a history sync, then live traffic.
