@@ -2,6 +2,8 @@
 
 #[cfg(test)]
 pub mod conformance;
+#[cfg(test)]
+pub mod dead_runs;
 pub mod dedupe;
 pub mod json_list;
 pub mod memory;

@@ -695,7 +695,7 @@ async fn stale_test_collections_are_dropped() {
     for name in names.unwrap_or_default() {
         let Some(rest) = name.strip_prefix(PREFIX_TAG) else { continue };
         let pid = rest.split('_').next().unwrap_or("");
-        if pid.parse::<u32>().is_ok() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if crate::backend::dead_runs::pid_is_dead(pid) {
             let _ = db.collection::<Document>(&name).drop().await;
         }
     }

@@ -126,8 +126,7 @@ async fn stale_test_tables_are_dropped() {
         let name: Vec<u8> = row.try_get(0).unwrap_or_default();
         let name = String::from_utf8_lossy(&name).into_owned();
         let Some(pid) = name.strip_prefix('t').and_then(|r| r.split('_').next()) else { continue };
-        let Ok(pid) = pid.parse::<u32>() else { continue };
-        if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if crate::backend::dead_runs::pid_is_dead(pid) {
             let _ = sqlx::query(&format!("DROP TABLE IF EXISTS `{name}`")).execute(pool).await;
         }
     }

@@ -593,7 +593,7 @@ async fn stale_test_tables_are_dropped() {
     .unwrap_or_default();
     for name in names {
         let pid = name.trim_start_matches(PREFIX_TAG).split('_').next().unwrap_or("");
-        if pid.parse::<u32>().is_ok() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if crate::backend::dead_runs::pid_is_dead(pid) {
             let _ = sqlx::query(&format!("DROP TABLE IF EXISTS \"{name}\"")).execute(&pool).await;
         }
     }

@@ -136,12 +136,21 @@ async fn keys_matching(con: &mut MultiplexedConnection, pattern: &str) -> Vec<Ve
 }
 
 /// key → (DUMP, PTTL > 0) of every key under `prefix`.
+/// One pipeline per page of keys; a key gone between `SCAN` and `DUMP` is left out.
 async fn snapshot(con: &mut MultiplexedConnection, prefix: &str) -> BTreeMap<Vec<u8>, (Vec<u8>, bool)> {
     let mut out = BTreeMap::new();
-    for key in keys_matching(con, &format!("{}*", glob_escape(prefix))).await {
-        let dump: Vec<u8> = redis::cmd("DUMP").arg(&key).query_async(con).await.unwrap();
-        let ttl: i64 = con.pttl(&key).await.unwrap();
-        out.insert(key, (dump, ttl > 0));
+    let keys = keys_matching(con, &format!("{}*", glob_escape(prefix))).await;
+    for page in keys.chunks(500) {
+        let mut pipe = redis::pipe();
+        for key in page {
+            pipe.cmd("DUMP").arg(key).cmd("PTTL").arg(key);
+        }
+        let replies: Vec<(Option<Vec<u8>>, i64)> = pipe.query_async(con).await.unwrap();
+        for (key, (dump, ttl)) in page.iter().zip(replies) {
+            if let Some(dump) = dump {
+                out.insert(key.clone(), (dump, ttl > 0));
+            }
+        }
     }
     out
 }
@@ -208,6 +217,8 @@ fn outbound(id: &str, expires_at_ms: i64) -> RetryOutboundMessage {
 /// One entry in each of the 16 domains, plus the adapters' keys.
 async fn fill(b: &RedisBackend, sid: &str, n: u8) {
     let now = now_ms();
+    // Far enough that nothing expires while a slow (loaded CI) test still compares keys.
+    let later = now + 3_600_000;
     let a = addr("peer", 1);
     b.save(sid, vec![n]).await.unwrap();
     b.set_registration_info(
@@ -270,10 +281,10 @@ async fn fill(b: &RedisBackend, sid: &str, n: u8) {
     )
     .await
     .unwrap();
-    b.upsert_outbound_message(sid, outbound("r", now + 60_000))
+    b.upsert_outbound_message(sid, outbound("r", later))
         .await
         .unwrap();
-    b.increment_inbound_counter(sid, "r", "q", now, now + 60_000)
+    b.increment_inbound_counter(sid, "r", "q", now, later)
         .await
         .unwrap();
     let g = GroupMetadata {
@@ -785,19 +796,20 @@ async fn cache_keys_expire_natively_and_auth_keys_never() {
     }
     // storeTtlMs: sessions slide on read, messages only on write.
     let session = b.space(Area::Session, "s").key_raw("r", "peer:s.whatsapp.net:1");
+    // The windows leave a loaded machine 20 s between a write and its check.
     let ttl = pttl(session.clone().into_bytes()).await;
-    assert!(ttl > 45_000 && ttl <= 50_000, "{ttl}");
-    let _: () = con.pexpire(&session, 1_000).await.unwrap();
+    assert!(ttl > 30_000 && ttl <= 50_000, "{ttl}");
+    let _: () = con.pexpire(&session, 20_000).await.unwrap();
     b.get_sessions("s", &[addr("peer", 1)]).await.unwrap();
     assert!(
-        pttl(session.into_bytes()).await > 45_000,
+        pttl(session.into_bytes()).await > 20_000,
         "a read refreshed the session's TTL"
     );
     let message = b.space(Area::Messages, "s").key1("m", "same-id");
-    let _: () = con.pexpire(&message, 1_000).await.unwrap();
+    let _: () = con.pexpire(&message, 20_000).await.unwrap();
     b.get_message("s", "same-id").await.unwrap();
     assert!(
-        pttl(message.into_bytes()).await <= 1_000,
+        pttl(message.into_bytes()).await <= 20_000,
         "a read does not refresh a data domain"
     );
     // The native TTL covers the logical expiry plus a grace.
@@ -1349,7 +1361,7 @@ async fn stale_test_keys_are_deleted() {
             let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
             let (pid, delimiter) = (&rest[..digits], rest[digits..].chars().next());
             if let Some(d @ ('_' | ':')) = delimiter {
-                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                if crate::backend::dead_runs::pid_is_dead(pid) {
                     dead.insert(format!("{tag}{pid}{d}"));
                 }
             }

@@ -676,7 +676,7 @@ fn remove_stale_conformance_dirs() {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name.strip_prefix(CONFORMANCE_DIR_PREFIX).and_then(|rest| rest.split('-').next()) else { continue };
-        if pid.parse::<u32>().is_ok() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if crate::backend::dead_runs::pid_is_dead(pid) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
