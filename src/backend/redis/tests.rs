@@ -60,7 +60,20 @@ fn backend(prefix: &str) -> RedisBackend {
 
 /// A backend on its own prefix for the shared conformance suite; its keys go when it is dropped.
 fn fresh() -> crate::backend::conformance::DynBackend {
-    let b = backend(&unique_prefix());
+    // Cache entries live natively for their domain TTL past their expiry (a
+    // minute for retry); an hour keeps them for the whole of a slow run.
+    let hour = 3_600_000;
+    let b = RedisBackend::new(RedisOptions {
+        cache_ttls: CacheTtls {
+            retry_ms: hour,
+            group_metadata_ms: hour,
+            chat_metadata_ms: hour,
+            device_list_ms: hour,
+            message_secret_ms: hour,
+        },
+        ..options(&unique_prefix())
+    })
+    .expect("valid options");
     b.delete_keys_on_drop.store(true, Ordering::Relaxed);
     Arc::new(b)
 }
