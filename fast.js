@@ -4,7 +4,7 @@
 // absent) and JS wraps it in an already-resolved promise, which is cheaper
 // than building one through napi. Anything the cache cannot answer alone
 // (misses, bad arguments, no cache) goes to the native method unchanged.
-function install({ SessionStore, SenderKeyStore }) {
+function install({ SessionStore, SenderKeyStore, KeyStore }) {
   const getSession = SessionStore.prototype.getSession
   SessionStore.prototype.getSession = function (address) {
     if (address !== null && typeof address === 'object') {
@@ -21,6 +21,27 @@ function install({ SessionStore, SenderKeyStore }) {
     }
     return getDeviceSenderKey.call(this, groupId, sender)
   }
+  // Baileys' keys.get: every id cached (value or known absence) answers at once.
+  const getKeys = KeyStore.prototype.get
+  KeyStore.prototype.get = function (type, ids, options) {
+    const asNull = missingAsNull(options)
+    if (asNull !== undefined && typeof type === 'string' && Array.isArray(ids) && ids.every(isString)) {
+      const hit = this.peek(type, ids, asNull)
+      if (hit !== undefined) return Promise.resolve(hit)
+    }
+    return getKeys.call(this, type, ids, options)
+  }
+}
+
+const isString = (x) => typeof x === 'string'
+
+/** `get`'s `{ missing }` option as a boolean, `undefined` when unusual (the native call reports it). */
+function missingAsNull(options) {
+  if (options === undefined || options === null) return false
+  if (typeof options !== 'object') return undefined
+  const missing = options.missing
+  if (missing === undefined || missing === 'omit') return false
+  return missing === 'null' ? true : undefined
 }
 
 module.exports = { install }

@@ -40,23 +40,40 @@ function checkOptions(options, allowed, name) {
 const NOT_A_STORE =
   'store must be a wastore Store (createStore(...)) or backend (createSqliteStore(...), createPostgresStore(...), ...)'
 
+const PERSISTENT_DOMAINS = ['auth', 'signal', 'preKey', 'session', 'identity', 'senderKey', 'appState', 'privacyToken', 'messages', 'threads', 'contacts']
+/** backend -> the store the adapters put over it (see `storeOver`). */
+const storesOfBackends = new WeakMap()
+
 /**
- * The session's native domain objects `names` (plus `flush`, when the store
- * has a write-behind queue to flush), from a `Store` (createStore) or a
- * backend (createSqliteStore, ...).
+ * A backend handed to an adapter gets `createStore`'s layers once, shared by
+ * every session the adapters open on it: the Signal cache answers Baileys'
+ * hot-path reads (sessions, negative `lid-mapping` lookups) in process, and
+ * its `'sync'` writes still resolve only once committed. Write-behind stays
+ * off, so archive writes are as durable as on the bare backend.
+ */
+function storeOver(backend) {
+  let store = storesOfBackends.get(backend)
+  if (store === undefined) {
+    const { createStore } = require('../index.js')
+    const providers = Object.fromEntries(PERSISTENT_DOMAINS.map((domain) => [domain, 'backend']))
+    store = createStore({ backends: { backend }, providers, writeBehind: false })
+    storesOfBackends.set(backend, store)
+  }
+  return store
+}
+
+/**
+ * The session's native domain objects `names` (plus `flush`), from a `Store`
+ * (createStore) or a backend (createSqliteStore, ...; see `storeOver`).
  */
 function sessionDomains(store, sessionId, names) {
-  let get
-  let flush
-  if (store && typeof store.session === 'function') {
-    const session = store.session(sessionId)
-    get = (name) => session[name]
-    flush = () => session.flush()
-  } else if (store && store.stores && typeof store.stores.keys === 'function') {
-    get = (name) => (typeof store.stores[name] === 'function' ? store.stores[name](sessionId) : undefined)
-  } else {
-    throw storeError('STORE_INVALID_ARGUMENT', NOT_A_STORE)
+  if (store && typeof store.session !== 'function' && store.stores && typeof store.stores.keys === 'function') {
+    store = storeOver(store)
   }
+  if (!store || typeof store.session !== 'function') throw storeError('STORE_INVALID_ARGUMENT', NOT_A_STORE)
+  const session = store.session(sessionId)
+  const get = (name) => session[name]
+  const flush = () => session.flush()
   const out = { flush }
   for (const name of names) {
     const domain = get(name)

@@ -15,7 +15,10 @@ use crate::error::{StoreError, StoreResult};
 
 use crate::node::errors::{to_napi, Reply};
 use crate::node::input::{Arg, FromJs, In};
+use crate::node::domains::sessions::undefined;
+use crate::node::js_ref::Raw;
 use crate::node::value::{decode_js, define_own, new_string};
+use crate::signal_cache::kinds::Keys;
 
 /// Page size of `list` / `listIds` when `limit` is not given.
 const DEFAULT_PAGE: u32 = 100;
@@ -279,6 +282,15 @@ impl ToNapiValue for KeyPage {
     }
 }
 
+/// `get`'s entries: every id with `null` for the missing ones, or only the found ones.
+fn answer(ids: Vec<String>, values: Vec<Option<Blob>>, missing_as_null: bool) -> Vec<(String, Option<Blob>)> {
+    if missing_as_null {
+        ids.into_iter().zip(values).collect()
+    } else {
+        found_only(ids, values).into_iter().map(|(id, v)| (id, Some(v))).collect()
+    }
+}
+
 /// Every id must suit its type; checked before anything reaches a backend.
 fn check_ids(kind: &str, ids: &[String]) -> StoreResult<()> {
     ids.iter()
@@ -314,17 +326,28 @@ impl KeyStore {
         self.h
             .call(|s, sid| async move {
                 let values = s.get_keys(&sid, &kind, &ids).await?;
-                let found = if missing_as_null {
-                    ids.into_iter().zip(values).collect()
-                } else {
-                    found_only(ids, values)
-                        .into_iter()
-                        .map(|(id, v)| (id, Some(v)))
-                        .collect()
-                };
-                Ok(FoundKeys { kind, found })
+                Ok(FoundKeys { kind, found: answer(ids, values, missing_as_null) })
             })
             .await
+    }
+
+    /// The fast path of `get` (see `fast.js`): the answer when the Signal cache
+    /// holds every id (values or known absences), `undefined` when it cannot
+    /// answer alone (then call `get`, which also reports bad arguments).
+    #[napi(skip_typescript)]
+    pub fn peek(&self, env: &Env, r#type: String, ids: Vec<String>, missing_as_null: bool) -> Result<Raw> {
+        let Some(cache) = self.h.fast_cache() else { return undefined(env) };
+        if self.h.gate.is_closed() || check_key_type(&r#type).is_err() || check_ids(&r#type, &ids).is_err() {
+            return undefined(env);
+        }
+        let keys: Vec<(String, String)> = ids.iter().map(|id| (r#type.clone(), id.clone())).collect();
+        let Some(values) = cache.serve::<Keys>(&keys) else { return undefined(env) };
+        let values = values.into_iter().map(|v| v.map(|(bytes, _)| bytes.to_vec())).collect();
+        match (FoundKeys { kind: r#type, found: answer(ids, values, missing_as_null) }).build(env.raw()) {
+            Ok(found) => Ok(Raw(found)),
+            // A value that does not decode: `get` rejects with the error.
+            Err(_) => undefined(env),
+        }
     }
 
     /// Puts values and deletes ids (`null` / `undefined`) of any number of types, all or nothing.

@@ -42,7 +42,7 @@ fn peek_address(env: &Env, user: &Unknown, server: &Unknown, device: &Unknown) -
     crate::node::input::quick_address_parts(env.raw(), user.raw(), server.raw(), device.raw())
 }
 
-fn undefined(env: &Env) -> Result<Raw> {
+pub(crate) fn undefined(env: &Env) -> Result<Raw> {
     let mut out = std::ptr::null_mut();
     check_status!(unsafe { sys::napi_get_undefined(env.raw(), &mut out) }, "undefined")?;
     Ok(Raw(out))
