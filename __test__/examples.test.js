@@ -63,7 +63,12 @@ describe('examples', () => {
       exited.then(({ code }) => reject(new Error(`the worker exited (${code}) before it was ready:\n${stdout}${stderr}`)))
     })
     assert.deepEqual(ready.tenants, tenants)
-    // Scrape until the tenants have done some work (the first PostgreSQL connections take a moment).
+    // Every tenant stores a first job before the shutdown (the first PostgreSQL connections take a moment).
+    for (let i = 0; tenants.some((t) => !stdout.includes(JSON.stringify({ working: t }))); i += 1) {
+      assert.ok(i < 300, `every tenant stored a job within 30 s:\n${stdout}${stderr}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    // The metrics show the work.
     let families
     for (let i = 0; ; i += 1) {
       families = parsePrometheus(await (await fetch(ready.metrics)).text())

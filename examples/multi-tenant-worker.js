@@ -61,6 +61,7 @@ async function runTenant(sessionId) {
     await s.messages.upsert({ id: `${sessionId}-${n}`, threadJid: thread, fromMe: n % 2 === 0, timestampMs: Date.now(), messageBytes: Buffer.from(`message ${n}`) })
     await s.threads.upsert({ jid: thread, name: 'Support', unreadCount: n })
     if (n % 10 === 0) await s.auth.save({ ...creds, messages: n })
+    if (counts[sessionId] === 0) console.log(JSON.stringify({ working: sessionId })) // its first job is stored
     counts[sessionId] = n
     await new Promise((r) => setTimeout(r, 5))
   }

@@ -76,14 +76,17 @@ set -e
 [ "$cargo_rc" -eq 0 ] || fail "Rust unit tests failed (cargo test --lib, exit $cargo_rc)"
 rust_pass=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$cargo_log" | awk '{s+=$1} END {print s+0}')
 
-step "node --test __test__/"
+# Test files mostly wait on the servers, so three run at once (Node 20 runs
+# one at a time on a 2-core machine); WASTORE_TEST_CONCURRENCY overrides.
+node_concurrency="${WASTORE_TEST_CONCURRENCY:-3}"
+step "node --test --test-concurrency=$node_concurrency __test__/"
 # A directory argument makes Node 20 run every *.test.{js,mjs,cjs} (and test-*.js,
 # *_test.js, test.js) under it, recursively; helpers with other names are not run.
 # The outage tests stop and start shared servers, so they run on their own
 # afterwards, never beside another test file.
 fault_setting="${WASTORE_FAULT_TESTS:-1}"
 set +e
-WASTORE_FAULT_TESTS=0 node --test __test__/ 2>&1 | tee "$node_log"
+WASTORE_FAULT_TESTS=0 node --test --test-concurrency="$node_concurrency" __test__/ 2>&1 | tee "$node_log"
 node_rc=${PIPESTATUS[0]}
 set -e
 pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$node_log" | tail -n1)
