@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 
-use super::rows::{bool_col, col, count, opt_bool, opt_bool_col};
+use super::rows::{bool_col, col, count, opt_bool, opt_bool_col, padded};
 use super::{read_err, write_err, SqliteBackend};
 use crate::domain::contacts::{ContactStore, StoredContact};
 use crate::backend::message_ranges::bind_range;
@@ -83,19 +83,21 @@ impl MessageStore for SqliteBackend {
     async fn upsert_messages(&self, sid: &str, records: Vec<StoredMessage>) -> StoreResult<()> {
         let what = "save messages";
         let mut tx = self.begin(what).await?;
-        for m in &records {
-            sqlx::query(&self.sql.msg_upsert)
-                .bind(sid)
-                .bind(m.id.as_str())
-                .bind(m.thread_jid.as_str())
-                .bind(m.sender_jid.as_deref())
-                .bind(m.participant_jid.as_deref())
-                .bind(i64::from(m.from_me))
-                .bind(m.timestamp_ms)
-                .bind(m.message_bytes.as_deref())
-                .execute(&mut *tx)
-                .await
-                .map_err(write_err(what))?;
+        for chunk in records.chunks(self.sql.msg_upsert.max_chunk()) {
+            let (sql, len) = self.sql.msg_upsert.for_len(chunk.len());
+            let mut query = sqlx::query(sql);
+            for m in padded(chunk, len) {
+                query = query
+                    .bind(sid)
+                    .bind(m.id.as_str())
+                    .bind(m.thread_jid.as_str())
+                    .bind(m.sender_jid.as_deref())
+                    .bind(m.participant_jid.as_deref())
+                    .bind(i64::from(m.from_me))
+                    .bind(m.timestamp_ms)
+                    .bind(m.message_bytes.as_deref());
+            }
+            query.execute(&mut *tx).await.map_err(write_err(what))?;
         }
         tx.commit().await.map_err(write_err(what))
     }

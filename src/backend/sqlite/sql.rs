@@ -7,6 +7,8 @@ use crate::backend::message_ranges::{question_mark_conditions, MessageRanges};
 
 /// Largest `IN (…)` list of single values per statement.
 pub const MAX_CHUNK_SINGLE: usize = 512;
+/// Messages per multi-row upsert (8 parameters each, far below SQLite's 32,766).
+const MSG_UPSERT_CHUNK: usize = 128;
 /// Largest `IN (VALUES (?, ?, ?), …)` list of address triples per statement.
 /// 256 × 3 + a few fixed parameters stays under 900, far from SQLite's limit.
 pub const MAX_CHUNK_TRIPLE: usize = 256;
@@ -137,7 +139,8 @@ pub struct Sql {
     pub aiv_clear: String,
 
     // messages
-    pub msg_upsert: String,
+    /// Multi-row: one statement per chunk (the sqlx worker thread is one round trip per statement).
+    pub msg_upsert: InList,
     pub msg_get: String,
     pub msg_list: String,
     pub msg_list_before: String,
@@ -770,12 +773,17 @@ impl Sql {
             ),
             aiv_clear: delete_all(aiv),
 
-            msg_upsert: format!(
-                "INSERT INTO {msg} (session_id, {MSG_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (session_id, message_id) DO UPDATE SET
-                    thread_jid = excluded.thread_jid, sender_jid = excluded.sender_jid,
-                    participant_jid = excluded.participant_jid, from_me = excluded.from_me,
-                    timestamp_ms = excluded.timestamp_ms, message_bytes = excluded.message_bytes"
+            // Rows apply in order, so a later duplicate id wins; padding repeats the last row.
+            msg_upsert: InList::new(
+                &format!(
+                    "INSERT INTO {msg} (session_id, {MSG_COLS}) {{in}}
+                     ON CONFLICT (session_id, message_id) DO UPDATE SET
+                        thread_jid = excluded.thread_jid, sender_jid = excluded.sender_jid,
+                        participant_jid = excluded.participant_jid, from_me = excluded.from_me,
+                        timestamp_ms = excluded.timestamp_ms, message_bytes = excluded.message_bytes"
+                ),
+                8,
+                MSG_UPSERT_CHUNK,
             ),
             msg_get: format!("SELECT {MSG_COLS} FROM {msg} WHERE session_id = ? AND message_id = ?"),
             // DESC puts NULL timestamps last in SQLite.
