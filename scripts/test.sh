@@ -6,6 +6,8 @@
 #   3. drift check           committed index.js / index.d.ts == what the build generated
 #   4. cargo test --lib      Rust unit tests (napi-free core)
 #   5. node --test __test__/ JS tests against the built addon (Node 20 runner)
+#   6. quick benchmark       npm run bench -- --quick (checks its own results, so
+#                            the bench cannot rot; its speed numbers are not judged)
 #
 # Expects `npm install` to have run first (it installs @napi-rs/cli and, from a
 # checkout, builds the addon via the `prepare` script). Any failure fails the run.
@@ -101,11 +103,25 @@ if [ "$node_rc" -eq 0 ] && [ "$fault_setting" != "0" ]; then
   failn=$(( ${failn:-0} + $(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$node_log" | tail -n1) ))
 fi
 
-elapsed=$(( $(date +%s) - START ))
 if [ "$node_rc" -ne 0 ]; then
   fail "node tests: ${pass:-?} passed, ${failn:-?} failed (exit $node_rc)"
 fi
 if [ "${pass:-0}" -eq 0 ]; then
   fail "node --test ran no passing tests (is __test__/ empty?)"
 fi
+
+if [ "${WASTORE_QUICK_BENCH:-1}" != "0" ]; then
+  step "quick benchmark (npm run bench -- --quick)"
+  if [ ! -d bench/node_modules ]; then
+    # The peers are dev dependencies of bench/ only. better-sqlite3 compiles
+    # from source: no prebuilt download, Node's headers from this installation.
+    node_prefix="$(node -p "require('path').resolve(process.execPath, '../..')")"
+    [ -f "$node_prefix/include/node/node_api.h" ] && export npm_config_nodedir="$node_prefix"
+    npm_config_build_from_source=true npm install --prefix bench --no-audit --no-fund \
+      || fail "installing the bench peers (npm install --prefix bench) failed"
+  fi
+  npm run --silent bench -- --quick || fail "the quick benchmark failed a check (npm run bench -- --quick)"
+fi
+
+elapsed=$(( $(date +%s) - START ))
 printf '\nnpm test: OK: rust %s passed; node %s passed, %s failed (%ss)\n' "$rust_pass" "${pass:-?}" "${failn:-0}" "$elapsed"

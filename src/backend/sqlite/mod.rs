@@ -101,7 +101,10 @@ impl SqliteBackend {
 
         // The writer connection is never recycled: an in-memory database lives
         // and dies with it, and a file needs its connect-time pragmas only once.
+        // An embedded connection never goes stale, so the ping sqlx sends before
+        // handing one out (a round trip to its worker thread) buys nothing.
         let writer_pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -122,6 +125,7 @@ impl SqliteBackend {
         }
         let reader = (!o.in_memory && o.pragmas.journal_mode == JournalMode::Wal).then(|| {
             SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(READER_CONNECTIONS)
                 .acquire_timeout(Duration::from_secs(60))
                 // query_only: a bug that writes through a reader fails loudly.
