@@ -12,7 +12,7 @@
 //!   same keys (merged), and is retried with capped backoff, without limit.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -91,8 +91,13 @@ pub struct WriteBehind {
     state: Mutex<State>,
     /// Wakes the dispatcher: new work, a finished batch, a retry due.
     work: Notify,
-    /// Wakes writers waiting for room and flushes waiting for idleness.
+    /// Wakes flushes waiting for batches to land.
     progress: Notify,
+    /// Wakes writers waiting for room, one per free slot (see [`WriteBehind::make_room`]):
+    /// waking every waiter per batch would cost O(waiters) each time.
+    room: Notify,
+    /// Writers between checking for room and waking up (what `make_room` wakes at most).
+    room_waiters: AtomicUsize,
     started: AtomicBool,
     closed: AtomicBool,
     batches: AtomicU64,
@@ -128,6 +133,8 @@ impl WriteBehind {
             state: Mutex::new(State::default()),
             work: Notify::new(),
             progress: Notify::new(),
+            room: Notify::new(),
+            room_waiters: AtomicUsize::new(0),
             started: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             batches: AtomicU64::new(0),
@@ -179,9 +186,11 @@ impl WriteBehind {
         let sid: Arc<str> = Arc::from(sid);
         let mut records = records.into_iter().peekable();
         while records.peek().is_some() {
-            let notified = self.progress.notified();
+            let notified = self.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            // Counted before the check, so a slot freed after it still wakes this writer.
+            let _waiting = Counted::new(&self.room_waiters);
             {
                 if self.closed.load(Ordering::Acquire) {
                     return Err(StoreError::closed("the write-behind queue"));
@@ -251,6 +260,7 @@ impl WriteBehind {
                 state.keys = state.keys.saturating_sub(1);
             }
         }
+        self.make_room();
         self.progress.notify_waiters();
     }
 
@@ -319,6 +329,7 @@ impl WriteBehind {
         self.closed.store(true, Ordering::Release);
         self.work.notify_one();
         self.progress.notify_waiters();
+        self.room.notify_waiters();
     }
 
     pub fn stats(&self) -> WriteBehindStats {
@@ -506,8 +517,19 @@ impl WriteBehind {
                 self.retries.fetch_add(1, Ordering::Relaxed);
             }
         }
+        self.make_room();
         self.progress.notify_waiters();
         self.work.notify_one();
+    }
+
+    /// Wakes as many writers waiting for room as there are free slots. A woken
+    /// writer that finds none taken by another waits again; `notify_one`
+    /// keeps one wake-up for a writer that is about to wait.
+    fn make_room(&self) {
+        let free = self.config.max_pending_keys.saturating_sub(self.state.lock().keys);
+        for _ in 0..free.min(self.room_waiters.load(Ordering::Acquire)) {
+            self.room.notify_one();
+        }
     }
 
     /// Emits one event about `sid`'s `archive` group, with the error's code and message.
@@ -572,4 +594,20 @@ fn archive_domain(archive: Archive) -> Domain {
 
 fn collect<T>(records: Vec<Record>, pick: impl Fn(Record) -> Option<T>) -> Vec<T> {
     records.into_iter().filter_map(pick).collect()
+}
+
+/// Counts itself in `n` while it lives.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::AcqRel);
+        Self(n)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }

@@ -294,6 +294,26 @@ async fn a_full_queue_makes_writers_wait_instead_of_dropping() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_writers_waiting_for_room_all_get_in() {
+    let config = WriteBehindConfig {
+        max_pending_keys: 8,
+        ..small_config()
+    };
+    let (_, store) = setup(Arc::new(MemoryBackend::default()), config);
+    let writers: Vec<_> = (0..2_000)
+        .map(|i| {
+            let queue = Arc::clone(&store.queue);
+            tokio::spawn(async move { queue.enqueue("s", vec![super::Record::Message(msg(&format!("m{i}"), "t", i))]).await })
+        })
+        .collect();
+    for w in writers {
+        tokio::time::timeout(Duration::from_secs(30), w).await.expect("no writer is left waiting").unwrap().unwrap();
+    }
+    assert_eq!(store.queue.flush(None, None, Duration::from_secs(5)).await.remaining, 0);
+    assert_eq!(store.list_messages_by_thread("s", "t", 5_000, None).await.unwrap().len(), 2_000);
+}
+
 #[tokio::test]
 async fn retries_are_reported_to_the_event_sink_with_session_and_domain() {
     let flaky = Flaky::new(Arc::new(MemoryBackend::default()));
