@@ -11,10 +11,11 @@
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
-const { describe, it } = require('node:test')
+const { after, describe, it } = require('node:test')
 
 const wastore = require('..')
 const { storeOptions } = require('./helpers/specs')
+const redisHelpers = require('./helpers/redis')
 
 const CONTROL = path.join(__dirname, '..', 'scripts', 'server-control.sh')
 const OUTAGE_MS = 5_000
@@ -39,6 +40,18 @@ const SERVERS = [
 ]
 
 const skip = process.env.WASTORE_FAULT_TESTS === '0' ? 'WASTORE_FAULT_TESTS=0' : false
+
+// The Redis server is shared and never flushed: this run's keys go (the
+// PostgreSQL test database is recreated by every `npm test`).
+after(async () => {
+  if (skip) return
+  const con = await redisHelpers.connect(redisHelpers.TEST_URL)
+  try {
+    await con.deletePrefix(`fault${process.pid}_`)
+  } finally {
+    con.close()
+  }
+})
 
 for (const srv of SERVERS) {
   describe(`outage of ${srv.name}`, { timeout: 180_000, skip }, () => {

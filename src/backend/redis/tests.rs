@@ -1367,7 +1367,7 @@ async fn stale_test_keys_are_deleted() {
         return;
     };
     let mut dead = HashSet::new();
-    for tag in [PREFIX_TAG, "wsct", "wsopt"] {
+    for tag in [PREFIX_TAG, "wsct", "wsopt", "fault"] {
         for key in keys_matching(&mut con, &format!("{tag}[0-9]*")).await {
             let text = String::from_utf8_lossy(&key);
             let rest = &text[tag.len()..];
