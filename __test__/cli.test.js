@@ -27,12 +27,7 @@ before(() => {
 })
 after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
-  const con = await redisHelpers.connect(REDIS)
-  try {
-    await con.deletePrefix(`${RUN}_`)
-  } finally {
-    con.close()
-  }
+  await redisHelpers.deleteKeysUnder(`${RUN}_`, REDIS)
 })
 
 function cli(args, options = {}) {

@@ -44,13 +44,7 @@ const skip = process.env.WASTORE_FAULT_TESTS === '0' ? 'WASTORE_FAULT_TESTS=0' :
 // The Redis server is shared and never flushed: this run's keys go (the
 // PostgreSQL test database is recreated by every `npm test`).
 after(async () => {
-  if (skip) return
-  const con = await redisHelpers.connect(redisHelpers.TEST_URL)
-  try {
-    await con.deletePrefix(`fault${process.pid}_`)
-  } finally {
-    con.close()
-  }
+  if (!skip) await redisHelpers.deleteKeysUnder(`fault${process.pid}_`)
 })
 
 for (const srv of SERVERS) {

@@ -19,14 +19,7 @@ function storeOn(backend) {
 }
 
 describe('createRedisStore options', () => {
-  after(async () => {
-    const con = await redis.connect()
-    try {
-      await con.deletePrefix(PREFIX)
-    } finally {
-      con.close()
-    }
-  })
+  after(() => redis.deleteKeysUnder(PREFIX))
 
   it('needs a url or redis options, naming them', () => {
     throwsCode(() => createRedisStore({}), 'STORE_INVALID_CONFIG', 'options.url', 'options.redis')

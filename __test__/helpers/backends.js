@@ -213,12 +213,7 @@ function redisFactory() {
     url,
     prefix: base,
     async teardown() {
-      const con = await redisHelpers.connect(url)
-      try {
-        await con.deletePrefix(base)
-      } finally {
-        con.close()
-      }
+      await redisHelpers.deleteKeysUnder(base, url)
     },
     /** Its own key prefix (under this run's), as a spec a child process can open (see ./specs.js). */
     spec() {

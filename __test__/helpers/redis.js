@@ -115,4 +115,14 @@ async function connect(url = TEST_URL) {
   }
 }
 
-module.exports = { connect, globEscape, TEST_URL }
+/** Connects, deletes every key starting with `prefix` (a test run's own), disconnects. */
+async function deleteKeysUnder(prefix, url = TEST_URL) {
+  const con = await connect(url)
+  try {
+    return await con.deletePrefix(prefix)
+  } finally {
+    con.close()
+  }
+}
+
+module.exports = { connect, deleteKeysUnder, globEscape, TEST_URL }
