@@ -58,7 +58,8 @@ impl CachedSignal {
     }
 }
 
-fn owned(values: Vec<Option<super::Versioned>>) -> Vec<Option<Blob>> {
+/// Cached versions as plain values (what the domain traits return).
+pub fn owned(values: Vec<Option<super::Versioned>>) -> Vec<Option<Blob>> {
     values.into_iter().map(|v| v.map(|(b, _)| b.to_vec())).collect()
 }
 

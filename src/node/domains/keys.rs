@@ -18,6 +18,7 @@ use crate::node::input::{Arg, FromJs, In};
 use crate::node::domains::sessions::undefined;
 use crate::node::js_ref::Raw;
 use crate::node::value::{decode_js, define_own, new_string};
+use crate::signal_cache::domains::owned;
 use crate::signal_cache::kinds::Keys;
 
 /// Page size of `list` / `listIds` when `limit` is not given.
@@ -342,8 +343,7 @@ impl KeyStore {
         }
         let keys: Vec<(String, String)> = ids.iter().map(|id| (r#type.clone(), id.clone())).collect();
         let Some(values) = cache.serve::<Keys>(&keys) else { return undefined(env) };
-        let values = values.into_iter().map(|v| v.map(|(bytes, _)| bytes.to_vec())).collect();
-        match (FoundKeys { kind: r#type, found: answer(ids, values, missing_as_null) }).build(env.raw()) {
+        match (FoundKeys { kind: r#type, found: answer(ids, owned(values), missing_as_null) }).build(env.raw()) {
             Ok(found) => Ok(Raw(found)),
             // A value that does not decode: `get` rejects with the error.
             Err(_) => undefined(env),
